@@ -1,0 +1,56 @@
+"""The in-memory form every dataset format is read into and written from.
+
+Boxes are pixel xyxy in the image's own coordinates. Readers validate into these
+classes; writers take them. Converting A -> B is read_A then write_B, so no format
+needs to know about another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maskops_contracts.classes import CLASS_NAMES
+
+
+class DatasetFormatError(ValueError):
+    """A dataset file is unusable. ``path`` is the file, ``problem`` says what is wrong."""
+
+    def __init__(self, path: Path | str, problem: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+@dataclass(frozen=True)
+class BoxAnnotation:
+    """One labelled box: pixel corners (x1, y1) top-left, (x2, y2) bottom-right."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    class_name: str
+
+    @property
+    def area(self) -> float:
+        return max(0.0, self.x2 - self.x1) * max(0.0, self.y2 - self.y1)
+
+
+@dataclass(frozen=True)
+class ImageAnnotation:
+    """An image file and its boxes. ``split`` is train/val/test where the source says so."""
+
+    image: Path
+    width: int
+    height: int
+    boxes: tuple[BoxAnnotation, ...] = ()
+    split: str | None = None
+
+
+@dataclass
+class AnnotationSet:
+    """A whole dataset: its class names (in id order) and its images."""
+
+    images: list[ImageAnnotation] = field(default_factory=list)
+    class_names: tuple[str, ...] = CLASS_NAMES

@@ -1,0 +1,1 @@
+"""Plain training code (no Dagster imports): ultralytics set-up, training, search, export."""

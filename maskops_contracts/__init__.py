@@ -1,0 +1,39 @@
+"""The contracts between the edge agent and the platform, as in ARCHITECTURE.md.
+
+Standard library only: the camera agent and the Dagster code location both import
+this package, so it must install anywhere and never pull a framework in.
+"""
+
+from maskops_contracts.classes import CLASS_NAMES, class_index
+from maskops_contracts.errors import ContractError
+from maskops_contracts.ids import validate_id
+from maskops_contracts.keys import (
+    MANIFEST_KEY,
+    model_key,
+    parse_sample_key,
+    sample_key,
+    telemetry_key,
+)
+from maskops_contracts.manifest import CanaryModel, ModelRef, ReleaseManifest
+from maskops_contracts.sample import Detection, SampleRecord, SamplingReason
+from maskops_contracts.telemetry import TELEMETRY_COLUMNS, TelemetryRow
+
+__all__ = [
+    "CLASS_NAMES",
+    "MANIFEST_KEY",
+    "TELEMETRY_COLUMNS",
+    "CanaryModel",
+    "ContractError",
+    "Detection",
+    "ModelRef",
+    "ReleaseManifest",
+    "SampleRecord",
+    "SamplingReason",
+    "TelemetryRow",
+    "class_index",
+    "model_key",
+    "parse_sample_key",
+    "sample_key",
+    "telemetry_key",
+    "validate_id",
+]
