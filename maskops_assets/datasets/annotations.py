@@ -14,12 +14,18 @@ from maskops_contracts.classes import CLASS_NAMES
 
 
 class DatasetFormatError(ValueError):
-    """A dataset file is unusable. ``path`` is the file, ``problem`` says what is wrong."""
+    """A dataset file is unusable. ``path`` is the file, ``problem`` says what is wrong.
 
-    def __init__(self, path: Path | str, problem: str) -> None:
+    ``line`` is the 1-based line in a text file (a YOLO label line), when known; it is
+    shown as ``path:line: problem``, the form editors and terminals can jump to.
+    """
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None) -> None:
         self.path = Path(path)
         self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        self.line = line
+        where = f"{path}:{line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,34 @@
+# The two commands a newcomer needs, plus a few conveniences. Each target creates
+# .venv on first use (scripts/bootstrap.sh), so a fresh clone needs nothing else.
+PY := .venv/bin/python
+export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
+
+.PHONY: venv demo test lint ui bench-learnability bench-edge clean-var
+
+venv:
+	@bash scripts/bootstrap.sh
+
+## The main job on embedded defaults: demo data -> dataset (DVC) -> model (MLflow) -> gate -> release.
+demo: venv
+	$(PY) -m maskops_assets.demo
+
+## Lint, then the whole test suite (what CI runs).
+test: venv
+	.venv/bin/ruff check .
+	.venv/bin/pytest -q --timeout 900
+
+lint: venv
+	.venv/bin/ruff check .
+
+## Dagster UI on http://127.0.0.1:3000 with the project's own DAGSTER_HOME.
+ui: venv
+	bash scripts/dagster-dev.sh
+
+bench-learnability: venv
+	$(PY) bench/learnability.py
+
+bench-edge: venv
+	$(PY) bench/edge_throughput.py
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,210 @@
+"""The edge agent daemon: wires the parts together, supervises them and shuts down cleanly.
+
+Start-up: open the outbox (resuming whatever a crash left queued), restore each
+camera's last good model, start ``/metrics`` and ``/healthz``, one thread per camera,
+the upload thread and model sync. Every tick it seals old telemetry batches and moves
+source counters into metrics. On stop (SIGTERM/SIGINT, or every file source ended with
+``until_sources_end``) it stops the cameras, flushes telemetry, drains the outbox for
+up to ``outbox.drain_timeout_s`` (without limit in ``until_sources_end`` mode, which
+promises a drained outbox) and returns a summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from edge_agent.camera_worker import CameraWorker
+from edge_agent.config import AgentConfig, summarize
+from edge_agent.logs import log_event
+from edge_agent.metrics import AgentMetrics, MetricsServer
+from edge_agent.model_sync import ModelHolder, ModelSync
+from edge_agent.outbox import Outbox
+from edge_agent.telemetry import TelemetryBatcher
+from edge_agent.transport import Transport, build_transport
+
+logger = logging.getLogger("edge_agent.agent")
+
+_TICK_S = 0.25
+_HEALTHY_STATES = {"starting", "running", "ended"}
+
+
+class EdgeAgent:
+    """One agent process. ``run()`` blocks until ``request_stop()`` (or the sources end)."""
+
+    def __init__(
+        self, cfg: AgentConfig, *, until_sources_end: bool = False, transport: Transport | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.until_sources_end = until_sources_end
+        self.stop_event = threading.Event()
+        #: set by a second signal: stop waiting for the outbox to drain
+        self.abort_drain = threading.Event()
+        self.transport = transport or build_transport(cfg.store)
+        self.metrics = AgentMetrics()
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        self.outbox = Outbox(cfg.data_dir / "outbox", cfg.outbox, self.transport)
+        self.metrics.watch_outbox(self.outbox.stats)
+        self.telemetry = TelemetryBatcher(cfg.telemetry, self.outbox)
+        cameras = [c for c in cfg.cameras if c.enabled]
+        self.holders = {c.camera_id: ModelHolder(c.camera_id) for c in cameras}
+        self.model_sync = ModelSync(
+            cfg.model_sync, cfg.detector, self.transport, cfg.data_dir / "models", self.holders, self.metrics
+        )
+        self._camera_stop = threading.Event()
+        self.workers = [
+            CameraWorker(
+                c,
+                self.holders[c.camera_id],
+                self.outbox,
+                self.telemetry,
+                self.metrics,
+                watchdog=cfg.watchdog,
+                jpeg_quality=cfg.outbox.jpeg_quality,
+                stop=self._camera_stop,
+            )
+            for c in cameras
+        ]
+        self.disabled = [c.camera_id for c in cfg.cameras if not c.enabled]
+        self.http: MetricsServer | None = None
+        self._sync_thread: threading.Thread | None = None
+        self._started_at = time.monotonic()
+        self.drained = True
+
+    # ------------------------------------------------------------ health
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy when every enabled camera is starting, running or (file sources) ended."""
+        cameras = {w.camera_id: w.health() for w in self.workers}
+        for camera_id in self.disabled:
+            cameras[camera_id] = {"status": "disabled"}
+        healthy = all(c["status"] in _HEALTHY_STATES for c in cameras.values() if c["status"] != "disabled")
+        stats = self.outbox.stats()
+        body = {
+            "status": "ok" if healthy else "degraded",
+            "agent_id": self.cfg.agent_id,
+            "cameras": cameras,
+            "release_id": self.model_sync.release_id,
+            "outbox": {
+                "depth": stats.total_depth,
+                "bytes": stats.bytes,
+                "dropped": sum(stats.dropped.values()),
+                "upload_failures_in_a_row": stats.consecutive_failures,
+                "last_error": stats.last_error,
+            },
+            "uptime_s": round(time.monotonic() - self._started_at, 1),
+        }
+        return healthy, body
+
+    def summary(self) -> dict[str, Any]:
+        stats = self.outbox.stats()
+        return {
+            "event": "summary",
+            "cameras": {
+                w.camera_id: {
+                    "frames_read": w.counters.frames_read,
+                    "frames_analysed": w.counters.frames_analysed,
+                    "samples_kept": w.counters.samples_kept,
+                    "status": w.state,
+                }
+                for w in self.workers
+            },
+            "outbox": {"depth": stats.total_depth, "uploaded": stats.uploaded, "dropped": stats.dropped},
+            "drained": self.drained,
+            "elapsed_s": round(time.monotonic() - self._started_at, 3),
+        }
+
+    # ------------------------------------------------------------ lifecycle
+    def request_stop(self) -> None:
+        """Ask ``run`` to shut down (signal handlers call this; a second call aborts the drain)."""
+        if self.stop_event.is_set():
+            self.abort_drain.set()
+        self.stop_event.set()
+
+    def run(self) -> dict[str, Any]:
+        """Run until stopped; returns the summary."""
+        self._started_at = time.monotonic()
+        log_event(
+            logger,
+            logging.INFO,
+            "agent_starting",
+            f"agent {self.cfg.agent_id} starting",
+            config=summarize(self.cfg),
+        )
+        self.model_sync.restore(self.cfg.detector.model_path, self.cfg.detector.model_version)
+        if self.cfg.http.enabled:
+            self.http = MetricsServer(self.cfg.http, self.metrics, self.health)
+            self.http.start()
+        self.outbox.start()
+        for worker in self.workers:
+            worker.start()
+        if self.cfg.model_sync.enabled:
+            self._sync_thread = threading.Thread(target=self._sync_loop, name="model-sync", daemon=True)
+            self._sync_thread.start()
+        try:
+            self._supervise()
+        finally:
+            self._shutdown()
+        return self.summary()
+
+    def _sync_loop(self) -> None:
+        try:
+            self.model_sync.run(self.stop_event)
+        except Exception:  # model sync must never take the cameras down with it
+            logger.exception(
+                "model sync stopped after an unexpected error; cameras keep their models",
+                extra={"event": "model_sync_crashed"},
+            )
+
+    def _supervise(self) -> None:
+        while not self.stop_event.wait(_TICK_S):
+            for worker in self.workers:
+                worker.sync_source_stats()
+            self.telemetry.tick()
+            if self.until_sources_end and all(w.done for w in self.workers):
+                log_event(
+                    logger, logging.INFO, "sources_ended", "every source has ended; draining the outbox"
+                )
+                break
+
+    def _shutdown(self) -> None:
+        self._camera_stop.set()
+        self.stop_event.set()
+        for worker in self.workers:
+            worker.join(timeout=10)
+            worker.sync_source_stats()
+        self.telemetry.flush()
+        timeout = None if self.until_sources_end else self.cfg.outbox.drain_timeout_s
+        self.drained = self._drain(timeout)
+        stats = self.outbox.stats()
+        if not self.drained:
+            log_event(
+                logger,
+                logging.WARNING,
+                "outbox_not_drained",
+                f"{stats.total_depth} items still queued on disk; they are uploaded at the next start",
+                depth=stats.total_depth,
+            )
+        self.outbox.close()
+        if self._sync_thread is not None:
+            self._sync_thread.join(timeout=5)
+        if self.http is not None:
+            self.http.stop()
+        log_event(
+            logger,
+            logging.INFO,
+            "agent_stopped",
+            f"agent {self.cfg.agent_id} stopped",
+            summary=self.summary(),
+        )
+
+    def _drain(self, timeout_s: float | None) -> bool:
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self.abort_drain.is_set():
+            step = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            if self.outbox.drain(step):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return self.outbox.stats().total_depth == 0

@@ -1,0 +1,347 @@
+"""One camera's pipeline in its own thread: source -> gate -> detector -> sampler -> outbox.
+
+Every analysed frame also yields a telemetry row. The worker reads its ``ModelHolder``
+once per frame, so a model swap lands between frames. Around the pipeline sits a small
+watchdog: a live source (webcam, stream) that dies is reopened with exponential
+backoff, forever; a file source (video, folder) that cannot be opened is reported once
+and the camera stops, since a corrupt file does not heal. Failures are counted in
+``/metrics`` and logged once per kind, never silently swallowed, and never reach the
+other cameras.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+
+from edge_agent.config import FILE_SOURCE_KINDS, CameraConfig, WatchdogConfig
+from edge_agent.detector.base import DetectionResult
+from edge_agent.frame_stats import compute_frame_stats, telemetry_row
+from edge_agent.frames import Frame
+from edge_agent.gate import FrameGate
+from edge_agent.logs import OnceLogger, log_event
+from edge_agent.metrics import AgentMetrics
+from edge_agent.model_sync import ModelHolder
+from edge_agent.outbox import Outbox, OutboxPart
+from edge_agent.sampler import Sampler, SamplingDecision
+from edge_agent.sources import SourceError, SourceStats, open_source
+from edge_agent.telemetry import TelemetryBatcher
+from maskops_contracts import ContractError, SampleRecord, sample_key
+from maskops_contracts.sample import content_sample_id
+
+logger = logging.getLogger("edge_agent.camera")
+
+CameraState = Literal["starting", "running", "reconnecting", "ended", "failed", "stopped"]
+
+
+@dataclass
+class CameraCounters:
+    """What one camera did; the ``--until-sources-end`` summary prints these."""
+
+    frames_read: int = 0
+    frames_analysed: int = 0
+    samples_kept: int = 0
+    samples_dropped: int = 0
+    frame_errors: int = 0
+    restarts: int = 0
+
+
+class CameraWorker:
+    """Runs one camera until ``stop`` is set or its file source ends."""
+
+    def __init__(
+        self,
+        cfg: CameraConfig,
+        holder: ModelHolder,
+        outbox: Outbox,
+        telemetry: TelemetryBatcher,
+        metrics: AgentMetrics,
+        *,
+        watchdog: WatchdogConfig,
+        jpeg_quality: int = 90,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.camera_id = cfg.camera_id
+        self.holder = holder
+        self.outbox = outbox
+        self.telemetry = telemetry
+        self.metrics = metrics
+        self.watchdog = watchdog
+        self.jpeg_quality = jpeg_quality
+        self.stop = stop or threading.Event()
+        self.gate = FrameGate(cfg.gate)
+        self.sampler = Sampler(cfg.sampler, cfg.camera_id)
+        self.counters = CameraCounters()
+        self.state: CameraState = "starting"
+        self.last_error: str | None = None
+        self.last_frame_at: float | None = None
+        self._source_stats: SourceStats | None = None
+        self._seen_reconnects = 0
+        self._seen_corrupt = 0
+        self._outage_reported = False
+        self._stats_lock = threading.Lock()
+        self._once = OnceLogger(logger)
+        self._thread = threading.Thread(target=self._run, name=f"camera-{cfg.camera_id}", daemon=True)
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def is_file_source(self) -> bool:
+        return self.cfg.source.kind in FILE_SOURCE_KINDS
+
+    @property
+    def done(self) -> bool:
+        """True once the worker will read no more frames (ended, failed or stopped)."""
+        return not self._thread.is_alive() and self.state != "starting"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        attempt = 0
+        try:
+            while not self.stop.is_set():
+                outcome = self._run_source_once()
+                if outcome in ("ended", "failed") or self.stop.is_set():
+                    break
+                attempt += 1
+                self.counters.restarts += 1
+                self.metrics.camera_restarts.labels(self.camera_id).inc()
+                delay = min(self.watchdog.restart_max_s, self.watchdog.restart_initial_s * 2 ** (attempt - 1))
+                self.state = "reconnecting"
+                self.stop.wait(delay * random.uniform(0.75, 1.25))
+        finally:
+            self.metrics.camera_up.labels(self.camera_id).set(0)
+            if self.state not in ("ended", "failed"):
+                self.state = "stopped"
+
+    def _run_source_once(self) -> str:
+        """Open the source and pump frames; returns 'ended', 'failed' or 'restart'."""
+        try:
+            source = open_source(self.camera_id, self.cfg.source)
+        except SourceError as err:
+            return self._source_failed(err, opening=True)
+        with self._stats_lock:
+            self._source_stats = source.stats
+            self._seen_reconnects = 0
+            self._seen_corrupt = 0
+        frames_before = self.counters.frames_read
+        try:
+            for frame in source.frames(self.stop):
+                self._on_frame(frame)
+        except SourceError as err:
+            return self._source_failed(err, opening=False)
+        except Exception as err:  # a source bug must not kill the thread silently; the watchdog restarts it
+            return self._source_failed(err, opening=False)
+        finally:
+            source.close()
+            self.sync_source_stats()
+        if self.stop.is_set():
+            return "stopped"
+        if self.is_file_source:
+            read = self.counters.frames_read - frames_before
+            self.state = "ended"
+            if read == 0:
+                self.last_error = f"{self.cfg.source.uri} ended without a single readable frame"
+                log_event(
+                    logger,
+                    logging.ERROR,
+                    "camera_source_empty",
+                    f"camera {self.camera_id}: {self.last_error}; is the file corrupt or empty?",
+                    camera_id=self.camera_id,
+                    source=self.cfg.source.uri,
+                )
+            else:
+                log_event(
+                    logger,
+                    logging.INFO,
+                    "camera_source_ended",
+                    f"camera {self.camera_id}: source ended after {read} frames",
+                    camera_id=self.camera_id,
+                    frames_read=read,
+                )
+            return "ended"
+        return "restart"
+
+    def _source_failed(self, err: Exception, *, opening: bool) -> str:
+        self.last_error = str(err)
+        self.metrics.camera_up.labels(self.camera_id).set(0)
+        if self.is_file_source:
+            self.state = "failed"
+            log_event(
+                logger,
+                logging.ERROR,
+                "camera_source_failed",
+                f"camera {self.camera_id}: cannot read {self.cfg.source.kind} source: {err}; "
+                "this camera stops, the others keep running",
+                camera_id=self.camera_id,
+                error=str(err),
+            )
+            return "failed"
+        self._once.log(
+            logging.ERROR,
+            "camera_source_failed",
+            type(err).__name__,
+            f"camera {self.camera_id}: source {'cannot be opened' if opening else 'died'}: {err}; "
+            "restarting it with backoff (counted in maskops_edge_camera_restarts_total)",
+            camera_id=self.camera_id,
+            error=str(err),
+        )
+        return "restart"
+
+    # ------------------------------------------------------------ per frame
+    def _on_frame(self, frame: Frame) -> None:
+        self.counters.frames_read += 1
+        self.last_frame_at = time.monotonic()
+        if self._outage_reported and self._source_stats is not None:
+            # frames flow again: a later outage gets its own log line
+            with self._stats_lock:
+                self._outage_reported = False
+                self._source_stats.last_error = None
+        if self.state != "running":
+            self.state = "running"
+            self._once.forget("camera_source_failed")
+            self.metrics.camera_up.labels(self.camera_id).set(1)
+        self.metrics.frames_read.labels(self.camera_id).inc()
+        try:
+            self.process(frame)
+        except Exception as err:  # one bad frame must not stop the camera: count, log once, go on
+            self.counters.frame_errors += 1
+            self.metrics.frame_errors.labels(self.camera_id).inc()
+            self._once.log(
+                logging.ERROR,
+                "frame_failed",
+                type(err).__name__,
+                f"camera {self.camera_id}: frame {frame.index} failed ({err!r}); skipping it "
+                "(further failures of this kind are counted in maskops_edge_frame_errors_total)",
+                camera_id=self.camera_id,
+                frame_index=frame.index,
+            )
+
+    def process(self, frame: Frame) -> None:
+        """Gate, detect, record telemetry and maybe keep one frame."""
+        decision = self.gate.admit(frame)
+        if not decision.analyse:
+            self.metrics.frames_skipped.labels(self.camera_id, decision.reason).inc()
+            return
+        active = self.holder.current()  # read once: a swap lands between frames
+        if active.detector is not None:
+            result = active.detector.detect(frame.image)
+            self.metrics.inference_ms.labels(self.camera_id).observe(result.inference_ms)
+        else:
+            result = DetectionResult(detections=[], inference_ms=0.0)
+        self.counters.frames_analysed += 1
+        self.metrics.frames_analysed.labels(self.camera_id).inc()
+        self.telemetry.add(
+            telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
+        )
+        if active.detector is None:
+            return  # nothing to label against without a model's boxes
+        keep = self.sampler.consider(frame, result, decision)
+        if keep is not None:
+            self._keep(frame, result, keep, active.model_version)
+
+    def _keep(
+        self, frame: Frame, result: DetectionResult, keep: SamplingDecision, model_version: str
+    ) -> None:
+        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+        if not ok:
+            raise RuntimeError(f"JPEG encoding of frame {frame.index} failed")
+        jpg = buf.tobytes()
+        sample_id = content_sample_id(jpg)
+        try:
+            record = SampleRecord(
+                camera_id=self.camera_id,
+                sample_id=sample_id,
+                captured_at=frame.captured_at,
+                source=frame.source,
+                frame_index=frame.index,
+                model_version=model_version,
+                reason=keep.reason,
+                width=frame.width,
+                height=frame.height,
+                detections=tuple(result.detections),
+            )
+        except ContractError as err:
+            raise RuntimeError(f"sample record of frame {frame.index} breaks the contract: {err}") from err
+        parts = [
+            OutboxPart(sample_key(self.camera_id, record.date, sample_id, "jpg"), jpg, "image/jpeg"),
+            OutboxPart(
+                sample_key(self.camera_id, record.date, sample_id, "json"),
+                record.to_json().encode("utf-8"),
+                "application/json",
+            ),
+        ]
+        if self.outbox.enqueue("sample", parts, keep.priority):
+            self.counters.samples_kept += 1
+            self.metrics.samples_kept.labels(self.camera_id, keep.reason.rule).inc()
+        else:
+            self.counters.samples_dropped += 1
+
+    # ------------------------------------------------------------ health
+    def sync_source_stats(self) -> None:
+        """Move the source's reconnect/corrupt counters into /metrics and log a new source error once.
+
+        Called by the agent every tick, because a stream that keeps reconnecting yields no
+        frames and so never reaches the worker's own loop.
+        """
+        with self._stats_lock:
+            stats = self._source_stats
+            if stats is None:
+                return
+            reconnects, corrupt = stats.reconnects, stats.corrupt_frames
+            if reconnects > self._seen_reconnects:
+                self.metrics.source_reconnects.labels(self.camera_id).inc(reconnects - self._seen_reconnects)
+                self._seen_reconnects = reconnects
+            if corrupt > self._seen_corrupt:
+                self.metrics.corrupt_frames.labels(self.camera_id).inc(corrupt - self._seen_corrupt)
+                self._seen_corrupt = corrupt
+            error = stats.last_error
+            # Live sources only (file sources end or fail, and say so once): one line per outage.
+            new_error = not self.is_file_source and error is not None and not self._outage_reported
+            if new_error:
+                self._outage_reported = True
+                self.last_error = error
+        if new_error:
+            log_event(
+                logger,
+                logging.ERROR,
+                "camera_source_error",
+                f"camera {self.camera_id}: {error} (the source keeps retrying with backoff; reconnects are "
+                "counted in maskops_edge_source_reconnects_total)",
+                camera_id=self.camera_id,
+                error=error,
+            )
+
+    def health(self, now: float | None = None) -> dict[str, object]:
+        """This camera's part of /healthz; ``status`` is one of CameraState or 'stalled'."""
+        now = time.monotonic() if now is None else now
+        status: str = self.state
+        age = None if self.last_frame_at is None else round(now - self.last_frame_at, 1)
+        if (
+            status == "running"
+            and age is not None
+            and age > self.watchdog.stall_after_s
+            and not self.is_file_source
+        ):
+            status = "stalled"
+        if status == "starting" and self._source_stats is not None and self._source_stats.reconnects > 0:
+            status = "reconnecting"
+        return {
+            "status": status,
+            "model_version": self.holder.current().model_version,
+            "frames_read": self.counters.frames_read,
+            "frames_analysed": self.counters.frames_analysed,
+            "samples_kept": self.counters.samples_kept,
+            "last_frame_age_s": age,
+            "last_error": self.last_error,
+        }

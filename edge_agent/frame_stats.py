@@ -1,0 +1,87 @@
+"""Per-frame image statistics for telemetry: what the drift report compares over time.
+
+Computed on a copy scaled so its longer side is at most ``STATS_MAX_SIDE`` pixels: cheap on a
+camera box, and comparable between cameras of different resolutions (blur, the variance of the
+Laplacian, depends on scale, so every frame is measured at the same one).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge_agent.detector.base import DetectionResult
+from edge_agent.frames import Frame
+from maskops_contracts import TelemetryRow
+
+STATS_MAX_SIDE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class FrameStats:
+    """brightness: grey mean, contrast: grey std, blur: variance of Laplacian; colours 0..255."""
+
+    brightness: float
+    contrast: float
+    blur: float
+    mean_r: float
+    mean_g: float
+    mean_b: float
+    saturation: float
+
+
+def _downscaled(image_bgr: np.ndarray) -> np.ndarray:
+    height, width = image_bgr.shape[:2]
+    longest = max(height, width)
+    if longest <= STATS_MAX_SIDE:
+        return image_bgr
+    scale = STATS_MAX_SIDE / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+
+
+def compute_frame_stats(image_bgr: np.ndarray) -> FrameStats:
+    """Statistics of a BGR uint8 (H, W, 3) image."""
+    small = _downscaled(image_bgr)
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    mean, std = cv2.meanStdDev(grey)
+    blur = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    mean_b, mean_g, mean_r = (float(v) for v in cv2.mean(small)[:3])
+    saturation = float(cv2.mean(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1])[0])
+    return FrameStats(
+        brightness=float(mean[0, 0]),
+        contrast=float(std[0, 0]),
+        blur=blur,
+        mean_r=mean_r,
+        mean_g=mean_g,
+        mean_b=mean_b,
+        saturation=saturation,
+    )
+
+
+def telemetry_row(
+    frame: Frame, stats: FrameStats, result: DetectionResult, model_version: str
+) -> TelemetryRow:
+    """The telemetry row of one analysed frame (confidences are 0 when nothing was found)."""
+    confidences = [d.confidence for d in result.detections]
+    counts = Counter(d.class_name for d in result.detections)
+    return TelemetryRow(
+        camera_id=frame.camera_id,
+        ts=frame.captured_at,
+        model_version=model_version,
+        brightness=stats.brightness,
+        contrast=stats.contrast,
+        blur=stats.blur,
+        mean_r=stats.mean_r,
+        mean_g=stats.mean_g,
+        mean_b=stats.mean_b,
+        saturation=stats.saturation,
+        num_detections=len(confidences),
+        mean_confidence=float(sum(confidences) / len(confidences)) if confidences else 0.0,
+        min_confidence=float(min(confidences)) if confidences else 0.0,
+        class_counts=dict(counts),
+        inference_ms=float(result.inference_ms),
+    )

@@ -1,0 +1,34 @@
+"""The frame: one decoded image from a camera, the unit every stage of the agent passes on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+
+@dataclass(slots=True)
+class Frame:
+    """One image read from a source.
+
+    image: BGR uint8, shape (H, W, 3), as OpenCV decodes it.
+    captured_at: UTC time of capture; for a video file it is the start time plus the
+    frame's own timestamp, so a file replays with its recorded spacing.
+    source: what was read (a file path, or a URL with any password masked).
+    index: position of the frame in its source, counting from 0.
+    """
+
+    camera_id: str
+    index: int
+    image: np.ndarray
+    captured_at: datetime
+    source: str
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])

@@ -1,0 +1,377 @@
+"""Model sync: follow the release manifest and hot-swap each camera's detector.
+
+Every ``poll_interval_s`` the agent reads ``releases/manifest.json``, picks the model
+each camera should run (``ReleaseManifest.model_for``: champion, or the canary for the
+cameras it includes), downloads its ONNX file through the transport, checks the
+sha256, loads and warms it up, and swaps it into that camera's ``ModelHolder``. A
+camera worker reads its holder once per frame, so a swap happens between frames with
+no restart and no frame lost.
+
+A model that does not verify or load is refused: one log line, the
+``maskops_edge_model_refusals_total{reason}`` counter, and the camera keeps its last
+good model. Good models are cached under ``data_dir/models`` with a small
+``active.json``, so after a restart the agent starts with what it last ran even when
+the store is unreachable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, load_detector
+from edge_agent.logs import OnceLogger, log_event
+from edge_agent.metrics import AgentMetrics
+from edge_agent.transport import Transport, TransportError
+from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest
+
+logger = logging.getLogger("edge_agent.model_sync")
+
+#: model_version reported (telemetry, /healthz) while a camera has no detector.
+NO_MODEL = "none"
+
+Loader = Callable[..., Detector]
+
+
+class ModelSyncConfig(BaseModel):
+    """How often to look for a new release."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    poll_interval_s: float = Field(default=60.0, gt=0)
+    warmup_frames: int = Field(default=2, ge=0)
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """What a camera runs now. ``detector`` is None before any model is available."""
+
+    detector: Detector | None
+    model_version: str = NO_MODEL
+    sha256: str | None = None
+    origin: str = "none"  # manifest | cache | config | none
+
+
+class ModelHolder:
+    """The one place a camera worker reads its detector from; swapped atomically by model sync."""
+
+    def __init__(self, camera_id: str, initial: ActiveModel | None = None) -> None:
+        self.camera_id = camera_id
+        self._active = initial or ActiveModel(detector=None)
+        self._lock = threading.Lock()
+
+    def current(self) -> ActiveModel:
+        with self._lock:
+            return self._active
+
+    def swap(self, active: ActiveModel) -> ActiveModel:
+        """Install ``active``; returns the model it replaced."""
+        with self._lock:
+            old, self._active = self._active, active
+            return old
+
+
+class ModelRefused(Exception):
+    """A model the manifest names cannot be used; ``reason`` is the metric label."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ModelSync:
+    """Keeps every camera's ``ModelHolder`` on the model the release manifest names."""
+
+    def __init__(
+        self,
+        cfg: ModelSyncConfig,
+        detector_cfg: DetectorConfig,
+        transport: Transport,
+        cache_dir: Path,
+        holders: dict[str, ModelHolder],
+        metrics: AgentMetrics,
+        *,
+        loader: Loader = load_detector,
+    ) -> None:
+        self.cfg = cfg
+        self.detector_cfg = detector_cfg
+        self.transport = transport
+        self.cache_dir = Path(cache_dir)
+        self.holders = holders
+        self.metrics = metrics
+        self._loader = loader
+        self._loaded: dict[tuple[str, str], Detector] = {}
+        self._refused: set[tuple[str, str]] = set()
+        self._bad_manifests: set[str] = set()
+        self._once = OnceLogger(logger)
+        self.release_id: str | None = None
+        self.polls = 0
+
+    # ------------------------------------------------------------ start-up
+    @property
+    def _state_path(self) -> Path:
+        return self.cache_dir / "active.json"
+
+    def restore(self, fallback_path: Path | None, fallback_version: str) -> None:
+        """Give every camera a model before the first poll: its cached last good model, else the
+        configured ``detector.model_path``, else none (sources and telemetry still run)."""
+        state = self._read_state()
+        fallback: ActiveModel | None = None
+        for camera_id, holder in self.holders.items():
+            entry = state.get(camera_id)
+            active = self._from_cache(entry) if entry else None
+            if active is None and fallback_path is not None:
+                if fallback is None:
+                    fallback = self._from_config(fallback_path, fallback_version)
+                active = fallback
+            if active is None:
+                self._once.log(
+                    logging.WARNING,
+                    "no_model",
+                    "start",
+                    "no model yet (no cached release and no detector.model_path): cameras run sources and "
+                    "telemetry without a detector until a release manifest names a model",
+                )
+                active = ActiveModel(detector=None)
+            holder.swap(active)
+            self.metrics.set_model(camera_id, active.model_version)
+
+    def _read_state(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self._state_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as err:
+            log_event(
+                logger,
+                logging.WARNING,
+                "model_cache_unreadable",
+                f"ignoring unreadable model cache state {self._state_path}: {err}",
+            )
+            return {}
+
+    def _from_cache(self, entry: dict) -> ActiveModel | None:
+        try:
+            ref = ModelRef.from_dict(entry, "active")
+            detector = self._loaded.get((ref.model_version, ref.sha256))
+            if detector is None:
+                path = self._cache_path(ref)
+                if not path.is_file() or sha256_file(path) != ref.sha256:
+                    raise ModelRefused("cache_corrupt", f"cached model {path} is missing or fails its sha256")
+                detector = self._load(ref, path)
+        except (ContractError, ModelRefused) as err:
+            log_event(logger, logging.WARNING, "model_cache_unusable", f"cached model not used: {err}")
+            return None
+        log_event(
+            logger,
+            logging.INFO,
+            "model_restored",
+            f"starting with cached model {ref.model_version}",
+            model_version=ref.model_version,
+        )
+        return ActiveModel(detector, ref.model_version, ref.sha256, "cache")
+
+    def _from_config(self, path: Path, version: str) -> ActiveModel:
+        try:
+            detector = self._loader(path, model_version=version, cfg=self.detector_cfg)
+        except ModelLoadError as err:
+            self.metrics.model_refusals.labels("load_failed").inc()
+            log_event(
+                logger,
+                logging.ERROR,
+                "model_refused",
+                f"detector.model_path not usable, running without a detector: {err}",
+                reason="load_failed",
+            )
+            return ActiveModel(detector=None)
+        self._warmup(detector)
+        log_event(
+            logger,
+            logging.INFO,
+            "model_loaded",
+            f"starting with configured model {path} as {version}",
+            model_version=version,
+        )
+        return ActiveModel(detector, version, None, "config")
+
+    # ------------------------------------------------------------ polling
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop``; the first poll happens at once."""
+        while not stop.is_set():
+            self.poll_once()
+            stop.wait(self.cfg.poll_interval_s)
+
+    def poll_once(self) -> None:
+        """Read the manifest once and move cameras to the models it names."""
+        self.polls += 1
+        try:
+            raw = self.transport.get(MANIFEST_KEY)
+        except TransportError as err:
+            self._once.log(
+                logging.WARNING,
+                "manifest_unreachable",
+                "store",
+                f"cannot read {MANIFEST_KEY}; keeping current models: {err}",
+            )
+            return
+        self._once.forget("manifest_unreachable")
+        if raw is None:
+            self._once.log(
+                logging.INFO,
+                "no_release",
+                "none",
+                f"no release yet ({MANIFEST_KEY} not in {self.transport.describe()})",
+            )
+            return
+        manifest = self._parse(raw)
+        if manifest is None:
+            return
+        self.release_id = manifest.release_id
+        for camera_id, holder in self.holders.items():
+            ref = manifest.model_for(camera_id)
+            current = holder.current()
+            if current.model_version == ref.model_version and current.sha256 == ref.sha256:
+                continue
+            if (ref.model_version, ref.sha256) in self._refused:
+                continue
+            try:
+                detector = self._obtain(ref)
+            except ModelRefused as err:
+                self._refused.add((ref.model_version, ref.sha256))
+                self.metrics.model_refusals.labels(err.reason).inc()
+                log_event(
+                    logger,
+                    logging.ERROR,
+                    "model_refused",
+                    f"refused model {ref.model_version} of release {manifest.release_id} "
+                    f"({err.reason}): {err}; "
+                    f"camera {camera_id} keeps {current.model_version}",
+                    reason=err.reason,
+                    model_version=ref.model_version,
+                    camera_id=camera_id,
+                    kept_model_version=current.model_version,
+                )
+                continue
+            except TransportError as err:
+                self._once.log(
+                    logging.WARNING,
+                    "model_download_failed",
+                    ref.model_version,
+                    f"cannot download {ref.uri}; will retry next poll: {err}",
+                )
+                continue
+            holder.swap(ActiveModel(detector, ref.model_version, ref.sha256, "manifest"))
+            self.metrics.set_model(camera_id, ref.model_version)
+            self.metrics.model_swaps.labels(camera_id).inc()
+            self._remember(camera_id, ref)
+            log_event(
+                logger,
+                logging.INFO,
+                "model_swapped",
+                f"camera {camera_id} now runs {ref.model_version} (was {current.model_version}), "
+                f"release {manifest.release_id}",
+                camera_id=camera_id,
+                model_version=ref.model_version,
+                previous=current.model_version,
+            )
+        self._forget_unused()
+
+    def _parse(self, raw: bytes) -> ReleaseManifest | None:
+        try:
+            return ReleaseManifest.from_json(raw, source=MANIFEST_KEY)
+        except ContractError as err:
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest not in self._bad_manifests:
+                self._bad_manifests.add(digest)
+                self.metrics.model_refusals.labels("bad_manifest").inc()
+                log_event(
+                    logger,
+                    logging.ERROR,
+                    "model_refused",
+                    f"release manifest is invalid, keeping current models: {err}",
+                    reason="bad_manifest",
+                )
+            return None
+
+    def _cache_path(self, ref: ModelRef) -> Path:
+        return self.cache_dir / f"{ref.model_version}-{ref.sha256[:16]}" / "model.onnx"
+
+    def _obtain(self, ref: ModelRef) -> Detector:
+        loaded = self._loaded.get((ref.model_version, ref.sha256))
+        if loaded is not None:
+            return loaded
+        path = self._cache_path(ref)
+        if not (path.is_file() and sha256_file(path) == ref.sha256):
+            data = self.transport.get(ref.uri)
+            if data is None:
+                raise ModelRefused("missing", f"{ref.uri} is not in {self.transport.describe()}")
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != ref.sha256:
+                raise ModelRefused(
+                    "sha256_mismatch", f"{ref.uri} has sha256 {actual}, the manifest says {ref.sha256}"
+                )
+            _write_atomic(path, data)
+        return self._load(ref, path)
+
+    def _load(self, ref: ModelRef, path: Path) -> Detector:
+        try:
+            detector = self._loader(
+                path, model_version=ref.model_version, cfg=self.detector_cfg, imgsz=ref.imgsz
+            )
+        except ModelLoadError as err:
+            raise ModelRefused("load_failed", str(err)) from err
+        if tuple(detector.class_names) != tuple(ref.class_names):
+            raise ModelRefused(
+                "class_mismatch",
+                f"model has classes {list(detector.class_names)}, the manifest says {list(ref.class_names)}",
+            )
+        self._warmup(detector)
+        self._loaded[(ref.model_version, ref.sha256)] = detector
+        return detector
+
+    def _warmup(self, detector: Detector) -> None:
+        if self.cfg.warmup_frames:
+            detector.warmup(self.cfg.warmup_frames)
+
+    def _remember(self, camera_id: str, ref: ModelRef) -> None:
+        state = self._read_state()
+        state[camera_id] = ref.to_dict()
+        _write_atomic(self._state_path, json.dumps(state, indent=2).encode())
+
+    def _forget_unused(self) -> None:
+        in_use = {(h.current().model_version, h.current().sha256) for h in self.holders.values()}
+        for key in [k for k in self._loaded if k not in in_use]:
+            del self._loaded[key]

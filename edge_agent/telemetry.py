@@ -1,0 +1,148 @@
+"""Telemetry batching: per-frame ``TelemetryRow``s, written as parquet into the outbox.
+
+One batch per camera is flushed when it holds ``batch_rows`` rows or its oldest row is
+``batch_seconds`` old, to ``telemetry/<camera_id>/<YYYY-MM-DD>/<batch_id>.parquet``
+with exactly the columns of ``maskops_contracts.TELEMETRY_COLUMNS``. The batch id is
+fixed when the batch is sealed, so a retried upload rewrites the same key.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge_agent.logs import log_event
+from edge_agent.outbox import TELEMETRY_PRIORITY, Outbox, OutboxPart
+from maskops_contracts import TELEMETRY_COLUMNS, TelemetryRow, telemetry_key
+
+logger = logging.getLogger("edge_agent.telemetry")
+
+_INT_COLUMNS = {"schema_version", "num_detections"} | {c for c in TELEMETRY_COLUMNS if c.startswith("count_")}
+_STR_COLUMNS = {"camera_id", "model_version"}
+
+
+class TelemetryConfig(BaseModel):
+    """When a camera's telemetry batch is sealed and queued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    batch_rows: int = Field(default=500, ge=1)
+    batch_seconds: float = Field(default=60.0, gt=0)
+
+
+def telemetry_schema() -> pa.Schema:
+    """The parquet schema: ``ts`` is a UTC timestamp, counts are int64, features float64."""
+    fields = []
+    for name in TELEMETRY_COLUMNS:
+        if name == "ts":
+            fields.append(pa.field(name, pa.timestamp("us", tz="UTC")))
+        elif name in _STR_COLUMNS:
+            fields.append(pa.field(name, pa.string()))
+        elif name in _INT_COLUMNS:
+            fields.append(pa.field(name, pa.int64()))
+        else:
+            fields.append(pa.field(name, pa.float64()))
+    return pa.schema(fields)
+
+
+def rows_to_parquet(rows: list[TelemetryRow]) -> bytes:
+    """Encode rows as one parquet file (zstd) with the contract's columns, in order."""
+    columns: dict[str, list] = {name: [] for name in TELEMETRY_COLUMNS}
+    for row in rows:
+        flat = row.to_dict()
+        flat["ts"] = row.ts
+        for name in TELEMETRY_COLUMNS:
+            columns[name].append(flat[name])
+    table = pa.table(columns, schema=telemetry_schema())
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def parquet_to_rows(data: bytes) -> list[TelemetryRow]:
+    """Decode a telemetry batch back into rows (used by tests and tools)."""
+    table = pq.read_table(io.BytesIO(data))
+    return [TelemetryRow.from_dict(rec) for rec in table.to_pylist()]
+
+
+class TelemetryBatcher:
+    """Collects rows per camera and seals batches into the outbox. Thread-safe."""
+
+    def __init__(self, cfg: TelemetryConfig, outbox: Outbox) -> None:
+        self.cfg = cfg
+        self.outbox = outbox
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[TelemetryRow]] = {}
+        self._opened: dict[str, float] = {}
+        self.batches_written = 0
+        self.rows_written = 0
+
+    def add(self, row: TelemetryRow) -> None:
+        """Add one row; seals the camera's batch when it is full or old enough."""
+        if not self.cfg.enabled:
+            return
+        with self._lock:
+            rows = self._rows.setdefault(row.camera_id, [])
+            if not rows:
+                self._opened[row.camera_id] = time.monotonic()
+            rows.append(row)
+            ready = self._take_if_due(row.camera_id)
+        if ready:
+            self._write(row.camera_id, ready)
+
+    def tick(self) -> None:
+        """Seal batches whose oldest row is ``batch_seconds`` old; call it periodically."""
+        with self._lock:
+            due = {cam: self._take_if_due(cam) for cam in list(self._rows)}
+        for cam, rows in due.items():
+            if rows:
+                self._write(cam, rows)
+
+    def flush(self) -> None:
+        """Seal every open batch now (on shutdown)."""
+        with self._lock:
+            pending = {cam: rows for cam, rows in self._rows.items() if rows}
+            self._rows = {}
+            self._opened = {}
+        for cam, rows in pending.items():
+            self._write(cam, rows)
+
+    def _take_if_due(self, camera_id: str) -> list[TelemetryRow] | None:
+        rows = self._rows.get(camera_id) or []
+        if not rows:
+            return None
+        age = time.monotonic() - self._opened.get(camera_id, time.monotonic())
+        if len(rows) >= self.cfg.batch_rows or age >= self.cfg.batch_seconds:
+            self._rows[camera_id] = []
+            return rows
+        return None
+
+    def _write(self, camera_id: str, rows: list[TelemetryRow]) -> None:
+        first = rows[0].ts
+        batch_id = f"{first.strftime('%Y%m%dT%H%M%S')}Z-{uuid.uuid4().hex[:12]}"
+        key = telemetry_key(camera_id, first.astimezone(UTC), batch_id)
+        payload = rows_to_parquet(rows)
+        if self.outbox.enqueue(
+            "telemetry", [OutboxPart(key, payload, "application/vnd.apache.parquet")], TELEMETRY_PRIORITY
+        ):
+            self.batches_written += 1
+            self.rows_written += len(rows)
+        else:
+            log_event(
+                logger,
+                logging.WARNING,
+                "telemetry_dropped",
+                f"telemetry batch of {len(rows)} rows for camera {camera_id} dropped: outbox full",
+                camera_id=camera_id,
+                rows=len(rows),
+            )
+

@@ -1,0 +1,196 @@
+"""``trained_model``: train (optionally after an Optuna search), track in MLflow, register, export.
+
+One MLflow run per materialization holds the params, per-epoch metrics and artifacts (weights, ONNX,
+metadata.json); search trials are nested runs under it. The model is registered as a new version
+whose number names the ``model_version`` cameras see, exported to ONNX and published to the store
+under ``models/<model_version>/``.
+"""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+import json
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field, create_model
+
+from maskops_assets.defs.ingest import OWNER
+from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
+from maskops_assets.release.publish import publish_model
+from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
+from maskops_assets.tracking.registry import MODEL_VERSION_TAG, ModelRegistry
+from maskops_assets.training.export import export_onnx
+from maskops_assets.training.search import SearchConfig, search_hyperparameters
+from maskops_assets.training.trainer import EpochProgress, TrainConfig, train_detector
+
+# Every TrainConfig knob becomes a launchpad field with the same type, default and description;
+# one definition of the knobs, so the Dagster config can never drift from the trainer's.
+TrainKnobs = create_model(
+    "TrainKnobs",
+    __base__=dg.Config,
+    __doc__="Training knobs (the fields of maskops' TrainConfig).",
+    **{name: (info.annotation, info) for name, info in TrainConfig.model_fields.items()},
+)
+
+
+class TrainedModelConfig(dg.Config):
+    """Run config of ``trained_model``: the training knobs and an optional Optuna search."""
+
+    train: TrainKnobs = Field(default_factory=TrainKnobs, description="ultralytics training knobs")
+    search_trials: int = Field(0, ge=0, description="Optuna trials before the final training; 0: no search")
+    search_timeout_s: float | None = Field(None, gt=0, description="stop starting search trials after this")
+    search_epochs_per_trial: int | None = Field(None, ge=1, description="None: train.epochs")
+    search_prune: bool = Field(True, description="stop trials whose val metric is below the median early")
+    search_objective: Literal["fitness", "map50", "map50_95"] = "fitness"
+
+
+@dg.asset(
+    group_name="training",
+    kinds={"python", "pytorch", "mlflow", "onnx"},
+    owners=[OWNER],
+    description=(
+        "A detector trained with ultralytics on the labeled dataset (after an optional Optuna search), "
+        "tracked as one MLflow run, registered as a new model version, exported to ONNX and published "
+        "to the store under models/<model_version>/."
+    ),
+)
+def trained_model(
+    context: dg.AssetExecutionContext,
+    config: TrainedModelConfig,
+    labeled_dataset: LabeledDatasetVersion,
+    mlflow: MlflowResource,
+    object_store: ObjectStoreResource,
+    work_dir: WorkDirResource,
+) -> dg.MaterializeResult:
+    try:
+        cfg = TrainConfig.model_validate(config.train.model_dump())
+    except ValueError as err:
+        raise dg.Failure(f"trained_model config 'train' is invalid: {err}") from err
+    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    out_dir = work_dir.dir("training", context.run_id)
+    settings_dir = work_dir.dir("ultralytics")
+    lineage_tags = {
+        "maskops.dataset_version": labeled_dataset.version,
+        "maskops.dataset_git_rev": labeled_dataset.git_rev,
+        "maskops.sample_batches": ",".join(labeled_dataset.sample_batches),
+        "maskops.dagster_run_id": context.run_id,
+    }
+    with registry.run(f"train-{labeled_dataset.version}", tags=lineage_tags) as run_id:
+        context.log.info(f"MLflow run {run_id} ({mlflow.run_url(run_id)})")
+        registry.log_params(run_id, {**cfg.model_dump(), "dataset_version": labeled_dataset.version})
+        search_rows: list[dict] = []
+        if config.search_trials:
+            search = SearchConfig(
+                n_trials=config.search_trials,
+                timeout_s=config.search_timeout_s,
+                epochs_per_trial=config.search_epochs_per_trial,
+                prune=config.search_prune,
+                objective=config.search_objective,
+                seed=cfg.seed,
+            )
+            found = search_hyperparameters(
+                labeled_dataset.data_yaml,
+                cfg,
+                search,
+                out_dir / "search",
+                registry=registry,
+                parent_run_id=run_id,
+                log=context.log.info,
+            )
+            cfg = found.best_config
+            registry.log_params(run_id, {f"best_{k}": v for k, v in found.best_params.items()})
+            registry.log_metrics(
+                run_id, {"search_best_value": found.best_value, "search_pruned": found.pruned}
+            )
+            search_rows = [
+                {"trial": t.number, "state": t.state, "value": t.value, **t.params} for t in found.trials
+            ]
+
+        def on_epoch(progress: EpochProgress) -> None:
+            shown = ", ".join(
+                f"{k}={v:.4f}" for k, v in progress.metrics.items() if k in ("map50", "map50_95")
+            )
+            context.log.info(f"epoch {progress.epoch}/{progress.epochs}: {shown} ({progress.seconds:.0f}s)")
+            registry.log_metrics(run_id, progress.metrics, step=progress.epoch)
+
+        context.log.info(
+            f"training {cfg.model} for {cfg.epochs} epochs at imgsz {cfg.imgsz} "
+            f"on {labeled_dataset.data_yaml}"
+        )
+        result = train_detector(
+            labeled_dataset.data_yaml, cfg, out_dir, progress=on_epoch, settings_dir=settings_dir
+        )
+        registry.log_metrics(
+            run_id, {**result.metrics, "train_seconds": result.seconds, "epochs_run": result.epochs_run}
+        )
+        registry.log_artifact(run_id, result.weights, "checkpoint")
+        registered = registry.register(run_id, "model", description=f"trained on {labeled_dataset.version}")
+        model_version = f"{mlflow.model_name}-v{registered.version}"
+        registry.tag_model_version(registered.version, model_version)
+        registry.set_tags(run_id, {MODEL_VERSION_TAG: model_version})
+
+        lineage = {
+            "dataset_version": labeled_dataset.version,
+            "dataset_git_rev": labeled_dataset.git_rev,
+            "sample_batches": list(labeled_dataset.sample_batches),
+            "mlflow_run_id": run_id,
+            "registered_model": mlflow.model_name,
+            "registered_version": registered.version,
+            "metrics": result.metrics,
+        }
+        exported = export_onnx(
+            result.weights,
+            work_dir.dir("models", model_version),
+            imgsz=cfg.imgsz,
+            model_version=model_version,
+            lineage=lineage,
+            settings_dir=settings_dir,
+        )
+        for path in (exported.weights, exported.onnx, exported.metadata):
+            registry.log_artifact(run_id, path, "model")
+        published = publish_model(object_store.open(), exported, model_version)
+        context.log.info(
+            f"published {model_version} to {published.onnx_key} (sha256 {exported.sha256[:12]}...)"
+        )
+
+    value = TrainedModel(
+        model_version=model_version,
+        mlflow_run_id=run_id,
+        registered_version=registered.version,
+        weights=str(exported.weights),
+        onnx=str(exported.onnx),
+        onnx_sha256=exported.sha256,
+        dataset_version=labeled_dataset.version,
+        metrics=result.metrics,
+        imgsz=cfg.imgsz,
+        data_yaml=labeled_dataset.data_yaml,
+        sample_batches=tuple(labeled_dataset.sample_batches),
+    )
+    metadata = {
+        "model_version": model_version,
+        "registered_version": dg.MetadataValue.url(mlflow.model_version_url(registered.version)),
+        "mlflow_run_id": run_id,
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(run_id)),
+        "dataset_version": labeled_dataset.version,
+        "sample_batches": dg.MetadataValue.json(list(labeled_dataset.sample_batches)),
+        "onnx_key": published.onnx_key,
+        "onnx_sha256": exported.sha256,
+        "epochs_run": result.epochs_run,
+        "train_minutes": round(result.seconds / 60, 2),
+        "val_metrics": dg.MetadataValue.md(_metrics_table(result.metrics)),
+        "train_config": dg.MetadataValue.json(json.loads(cfg.model_dump_json())),
+    }
+    if search_rows:
+        metadata["search_trials"] = dg.MetadataValue.json(search_rows)
+    return dg.MaterializeResult(value=value, metadata=metadata)
+
+
+def _metrics_table(metrics: dict[str, float]) -> str:
+    rows = "\n".join(f"| {name} | {value:.4f} |" for name, value in metrics.items())
+    return f"| metric | value |\n|---|---|\n{rows}"
+
+
+ASSETS = [trained_model]
+CHECKS: list = []
+JOBS: list = []
+SENSORS: list = []
+SCHEDULES: list = []

@@ -1,0 +1,1 @@
+"""Releases: publish model files, write the manifest (canary first), keep history, roll back."""

@@ -1,0 +1,67 @@
+"""Decoding a YOLOv8 output by hand-made arrays: thresholds, class-aware NMS, full score vectors."""
+
+import numpy as np
+import pytest
+
+from edge_agent.detector.decode import class_aware_nms, decode_yolov8, nms, normalise_scores
+
+
+def _output(rows):
+    """rows: (cx, cy, w, h, s0, s1, s2) per anchor -> (1, 7, N)."""
+    return np.asarray(rows, dtype=np.float32).T[np.newaxis]
+
+
+def test_keeps_full_score_vector_and_suppresses_overlaps_of_one_class():
+    out = _output(
+        [
+            (50, 50, 20, 20, 0.9, 0.3, 0.1),  # best with_mask
+            (51, 51, 20, 20, 0.8, 0.1, 0.1),  # overlaps it, same class: suppressed
+            (150, 150, 30, 30, 0.2, 0.6, 0.5),  # elsewhere, without_mask
+            (10, 10, 4, 4, 0.1, 0.1, 0.2),  # below the threshold
+        ]
+    )
+    raw = decode_yolov8(out, conf_threshold=0.25, iou_threshold=0.45, max_detections=100)
+    assert len(raw) == 2
+    np.testing.assert_allclose(raw.boxes, [[40, 40, 60, 60], [135, 135, 165, 165]])
+    np.testing.assert_allclose(raw.scores, [[0.9, 0.3, 0.1], [0.2, 0.6, 0.5]])
+    assert raw.class_ids.tolist() == [0, 1]
+    np.testing.assert_allclose(raw.confidences, [0.9, 0.6])
+
+
+def test_overlapping_boxes_of_different_classes_both_survive():
+    out = _output([(50, 50, 20, 20, 0.9, 0.0, 0.0), (50, 50, 20, 20, 0.0, 0.7, 0.0)])
+    raw = decode_yolov8(out, conf_threshold=0.25, iou_threshold=0.45, max_detections=100)
+    assert sorted(raw.class_ids.tolist()) == [0, 1]
+
+
+def test_max_detections_keeps_the_most_confident():
+    rows = [(20 * i + 10, 10, 8, 8, 0.3 + 0.05 * i, 0, 0) for i in range(10)]
+    raw = decode_yolov8(_output(rows), conf_threshold=0.25, iou_threshold=0.45, max_detections=3)
+    np.testing.assert_allclose(raw.confidences, [0.75, 0.70, 0.65], rtol=1e-5)
+
+
+def test_nothing_above_threshold_gives_empty_arrays_with_class_width():
+    out = _output([(5, 5, 2, 2, 0.1, 0.1, 0.1)])
+    raw = decode_yolov8(out, conf_threshold=0.5, iou_threshold=0.5, max_detections=10)
+    assert len(raw) == 0 and raw.scores.shape == (0, 3)
+
+
+def test_wrong_output_shape_is_refused():
+    with pytest.raises(ValueError, match=r"\(1, 4 \+ nc, N\)"):
+        decode_yolov8(
+            np.zeros((1, 3, 10), np.float32), conf_threshold=0.1, iou_threshold=0.5, max_detections=5
+        )
+
+
+def test_nms_by_iou_threshold():
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 5], [20, 20, 30, 30]], np.float32)
+    conf = np.array([0.9, 0.8, 0.7], np.float32)
+    assert nms(boxes, conf, 0.45).tolist() == [0, 2]  # IoU 0.5 > 0.45
+    assert nms(boxes, conf, 0.6).tolist() == [0, 1, 2]
+    assert class_aware_nms(boxes, conf, np.array([0, 1, 0]), 0.45).tolist() == [0, 1, 2]
+
+
+def test_normalised_scores_sum_to_one():
+    probs = normalise_scores(np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.0]], np.float32))
+    np.testing.assert_allclose(probs.sum(axis=1), [1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(probs[1], [0.5, 0.5, 0.0])

@@ -1,0 +1,123 @@
+"""Fixtures shared by the platform tests (P1 data side and P2 model side): add, never edit others'.
+
+Everything real but small: a moto S3 server on loopback, a temporary MASKOPS_HOME, a SQLite-backed
+Dagster instance in a temp dir.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API (moto's server) on 127.0.0.1; one per test session."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty bucket on the moto server (dummy credentials for this test only)."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    name = "maskops-" + "".join(c for c in request.node.name.lower() if c.isalnum())[:40]
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def maskops_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private MASKOPS_HOME so no test touches the repo's var/ directory."""
+    home = tmp_path / "maskops_home"
+    home.mkdir()
+    monkeypatch.setenv("MASKOPS_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def dagster_instance(tmp_path: Path):
+    """A real, SQLite-backed Dagster instance in a temporary DAGSTER_HOME."""
+    import dagster as dg
+
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+        yield instance
+
+
+# --- model side (P2): tiny data and tiny models, built once per session ------------------------
+
+# Knobs that make yolov8n learn something in a few epochs on ~30 images at 96 px: no warm-up,
+# no mosaic, one optimizer step per batch (nbs = batch), SGD with a high learning rate.
+TINY_TRAIN = {
+    "imgsz": 96,
+    "batch": 8,
+    "nbs": 8,
+    "warmup_epochs": 0.0,
+    "mosaic": 0.0,
+    "close_mosaic": 0,
+    "optimizer": "SGD",
+    "lr0": 0.05,
+    "threads": 2,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 generated images at 96 px (train/val/test) in YOLO layout."""
+    from maskops_assets.synthetic.dataset import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("tiny_data") / "ds", 40, seed=0, image_size=96)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_data_yaml: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Two trained detectors: ``good`` (15 epochs) and ``bad`` (1 epoch on 20% of the images)."""
+    from maskops_assets.training.trainer import TrainConfig, train_detector
+
+    out = tmp_path_factory.mktemp("tiny_models")
+    epochs: list[int] = []
+    good = train_detector(
+        tiny_data_yaml,
+        TrainConfig(epochs=15, **TINY_TRAIN),
+        out,
+        run_name="good",
+        progress=lambda p: epochs.append(p.epoch),
+    )
+    bad = train_detector(
+        tiny_data_yaml, TrainConfig(epochs=1, fraction=0.2, **TINY_TRAIN), out, run_name="bad"
+    )
+    return {"good": good, "bad": bad, "good_progress": epochs}
+
+
+@pytest.fixture
+def mlflow_registry(tmp_path: Path):
+    """A real MLflow tracking + registry store (SQLite) in a temp dir, wrapped as a ModelRegistry."""
+    import mlflow
+
+    from maskops_assets.tracking.registry import ModelRegistry
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return ModelRegistry.for_experiment(
+        client, "maskops-test", "maskops-detector", artifact_location=(tmp_path / "artifacts").as_uri()
+    )
