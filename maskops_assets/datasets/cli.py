@@ -1,7 +1,8 @@
 """``maskops-datasets``: convert, validate and count annotation datasets in YOLO, VOC, COCO and Label Studio.
 
-Exit codes: 0 done, 2 bad input or usage (one line naming the file and the problem;
-``validate`` lists every problem it found first).
+Progress goes to stderr (``--quiet`` turns it off). Exit codes: 0 done, 2 bad input or
+usage, with a last line ``maskops-datasets: error: <file>: <problem>`` (``validate`` lists
+every problem it found before it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ EXIT_BAD_INPUT = 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # Skipped items are printed as one report at the end; logging each as well would say it twice.
+    logging.getLogger("maskops_assets.datasets.validation").setLevel(logging.ERROR)
     try:
         return args.run(args)
     except (DatasetFormatError, ValueError) as exc:
@@ -41,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     formats = ", ".join(f"{f.name} ({f.summary})" for f in FORMATS.values())
     parser = argparse.ArgumentParser(prog=PROG, description=f"Annotation datasets. Formats: {formats}.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print no progress")
     commands = parser.add_subparsers(dest="command", required=True)
 
     conv = commands.add_parser("convert", help="convert SRC in one format into a new folder DST in another")

@@ -129,7 +129,9 @@ def _read_image(
         problem = f"image entry {entry!r} needs 'id', 'file_name', 'width' and 'height'"
         raise DatasetFormatError(json_path, problem)
     file_name = str(entry["file_name"])
-    width, height = checked_image_size(entry.get("width"), entry.get("height"), path=json_path)
+    width, height = checked_image_size(
+        entry.get("width"), entry.get("height"), path=json_path, what=f"image {file_name}"
+    )
     image_path = next((root / file_name for root in roots if (root / file_name).is_file()), None)
     if image_path is None:
         where = " or ".join(str(root) for root in roots)

@@ -207,7 +207,7 @@ def _read_task(
     ref = task["data"].get("image")
     if not isinstance(ref, str) or not ref:
         raise DatasetFormatError(source, f"{what} has no data.image")
-    chosen = _chosen_annotation(task, what, source, use_predictions)
+    chosen = _chosen_annotation(task, use_predictions)
     if chosen is None:
         return None
     candidates = resolve_image_ref(ref, image_root)
@@ -235,7 +235,7 @@ def _read_task(
     return ImageAnnotation(image_path, width, height, tuple(boxes), split if isinstance(split, str) else None)
 
 
-def _chosen_annotation(task: dict, what: str, source: Path, use_predictions: bool) -> dict | None:
+def _chosen_annotation(task: dict, use_predictions: bool) -> dict | None:
     annotations = [
         a for a in task.get("annotations") or [] if isinstance(a, dict) and not a.get("was_cancelled")
     ]
@@ -265,7 +265,7 @@ def _original_size(regions: list[dict], what: str, source: Path) -> tuple[int, i
         problem = f"{what}: regions disagree on original_width/height {sorted(sizes, key=str)}"
         raise DatasetFormatError(source, problem)
     width, height = sizes.pop()
-    return checked_image_size(width, height, path=source)
+    return checked_image_size(width, height, path=source, what=f"{what} image")
 
 
 def _region_box(region: dict, width: int, height: int, what: str, source: Path) -> BoxAnnotation:

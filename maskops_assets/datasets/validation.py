@@ -87,7 +87,8 @@ def checked_box(
     if box.class_name not in class_names:
         raise DatasetFormatError(
             path,
-            f"{what} has unknown class {box.class_name!r}; known classes: {', '.join(class_names)}",
+            f"{what} has unknown class {box.class_name!r}; known classes: {', '.join(class_names)} "
+            "(fix the label, or add the class to the dataset's class list)",
             line=line,
         )
     tol = CLIP_TOLERANCE_PX + 1e-6
@@ -110,16 +111,16 @@ def checked_box(
 
 
 def checked_image_size(
-    width: object, height: object, *, path: Path, line: int | None = None
+    width: object, height: object, *, path: Path, line: int | None = None, what: str = "image"
 ) -> tuple[int, int]:
-    """Positive integer width and height, or ``DatasetFormatError``."""
+    """Positive integer width and height, or ``DatasetFormatError`` naming ``what`` has that size."""
     try:
         w, h = int(width), int(height)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        problem = f"image size {width!r}x{height!r} is not a number"
+        problem = f"{what} size {width!r}x{height!r} is not a number"
         raise DatasetFormatError(path, problem, line=line) from None
     if w <= 0 or h <= 0:
-        raise DatasetFormatError(path, f"image size {w}x{h} must be positive", line=line)
+        raise DatasetFormatError(path, f"{what} size {w}x{h} must be positive", line=line)
     return w, h
 
 

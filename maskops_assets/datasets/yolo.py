@@ -66,7 +66,8 @@ def write_yolo(ds: AnnotationSet, out_dir: Path, *, copy_images: bool = True) ->
     Images go to ``images/<split>/`` (``split`` None means train), copied, or symlinked
     when ``copy_images`` is false; images already in place are left alone. Every image
     gets a label file, empty for a background image. data.yaml lists only the splits
-    that have images, with the absolute ``path`` ultralytics expects.
+    that have images, with the absolute ``path`` ultralytics expects. ``out_dir`` should
+    be new or hold this same dataset: files already there are overwritten, never removed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

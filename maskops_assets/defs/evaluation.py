@@ -1,8 +1,8 @@
 """``model_evaluation`` and the blocking asset checks that are the automatic release gate.
 
 The candidate and the current ``@champion`` are measured on the same frozen test split of the
-labeled dataset and on recent data (a configured data.yaml of the newest reviewed labels, or a
-generated shifted-domain set when none is given). The checks fail, and block ``deployment_release``
+labeled dataset and on recent data (a configured data.yaml, else the newest reviewed label batch in
+the store, else a generated shifted-domain set). The checks fail, and block ``deployment_release``
 in the same run, when mAP50 or any class's recall drops more than the tolerance or latency is
 over budget; with no champion yet they judge the candidate against absolute floors.
 """
@@ -12,16 +12,17 @@ import base64
 from pathlib import Path
 
 import dagster as dg
-import yaml
 from pydantic import Field
 
 from maskops_assets.defs.ingest import OWNER
 from maskops_assets.evaluation.gates import GatePolicy
 from maskops_assets.evaluation.metrics import EvaluationResult, evaluate_model
 from maskops_assets.evaluation.plots import render_plots
+from maskops_assets.evaluation.recent import RECENT_SPLIT, newest_reviewed_set, shifted_set
 from maskops_assets.evaluation.report import RECENT, TEST, ChampionRef, ModelEvaluation, gate_verdicts
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
-from maskops_assets.resources import MlflowResource, WorkDirResource
+from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
+from maskops_assets.store import ObjectStore
 from maskops_assets.tracking.registry import CHAMPION, ModelRegistry
 
 GATES = ("map50", "class_recall", "latency")
@@ -36,7 +37,7 @@ class ModelEvaluationConfig(dg.Config):
     min_map50: float = Field(0.05, ge=0, le=1, description="mAP50 floor when there is no champion")
     min_class_recall: float = Field(0.0, ge=0, le=1, description="per-class recall floor, no champion")
     recent_data_yaml: str = Field(
-        "", description="data.yaml of recent reviewed data; empty: a generated shifted-domain set"
+        "", description="data.yaml of recent data; empty: newest reviewed label batch, else a shifted set"
     )
     recent_split: str = Field("test", description="split of recent_data_yaml to evaluate")
     shifted_images: int = Field(30, ge=3, description="images in the generated shifted set")
@@ -60,6 +61,7 @@ def model_evaluation(
     trained_model: TrainedModel,
     labeled_dataset: LabeledDatasetVersion,
     mlflow: MlflowResource,
+    object_store: ObjectStoreResource,
     work_dir: WorkDirResource,
 ) -> dg.MaterializeResult:
     policy = GatePolicy(
@@ -70,8 +72,10 @@ def model_evaluation(
         min_class_recall=config.min_class_recall,
     )
     out_dir = work_dir.dir("evaluation", trained_model.model_version, context.run_id)
-    recent = _recent_data(config, work_dir, trained_model.imgsz, context.log)
-    datasets = {TEST: (labeled_dataset.data_yaml, "test"), RECENT: (str(recent), config.recent_split)}
+    recent, recent_split, recent_what = _recent_data(
+        config, object_store.open(), work_dir, trained_model.imgsz, context.log
+    )
+    datasets = {TEST: (labeled_dataset.data_yaml, "test"), RECENT: (str(recent), recent_split)}
 
     def measure(model: str, onnx: str | None, who: str) -> dict[str, EvaluationResult]:
         results = {}
@@ -118,7 +122,7 @@ def model_evaluation(
         champion=champion_ref,
         champion_results=champion,
         plots=plots,
-        recent_data=str(recent),
+        recent_data=recent_what,
     )
     test = candidate[TEST]
     metadata = {
@@ -129,12 +133,12 @@ def model_evaluation(
         "test_map50": test.map50,
         "test_map50_95": test.map50_95,
         "recent_map50": candidate[RECENT].map50,
-        "latency_ms": test.latency_ms,
+        "latency_ms": test.latency_ms if test.latency_ms is not None else "not measured",
         "per_class": dg.MetadataValue.md(_comparison_table(evaluation)),
         "confusion_matrix": dg.MetadataValue.md(_png(plots[f"{TEST}_confusion_matrix"], "confusion matrix")),
         "pr_curve": dg.MetadataValue.md(_png(plots[f"{TEST}_pr_curve"], "PR curve")),
         "per_class_plot": dg.MetadataValue.path(plots[f"{TEST}_per_class"]),
-        "recent_data": str(recent),
+        "recent_data": recent_what,
     }
     if champion:
         metadata["champion_test_map50"] = champion[TEST].map50
@@ -143,41 +147,29 @@ def model_evaluation(
         trained_model.mlflow_run_id,
         {f"eval_{name}_{k}": getattr(r, k) for name, r in candidate.items() for k in ("map50", "map50_95")},
     )
+    for path in plots.values():
+        registry.log_artifact(trained_model.mlflow_run_id, path, "evaluation")
     return dg.MaterializeResult(value=evaluation, metadata=metadata)
 
 
-def _recent_data(config: ModelEvaluationConfig, work_dir: WorkDirResource, imgsz: int, log) -> Path:
+def _recent_data(
+    config: ModelEvaluationConfig, store: ObjectStore, work_dir: WorkDirResource, imgsz: int, log
+) -> tuple[Path, str, str]:
+    """(data.yaml, split, what it is) of the recent data this evaluation uses."""
     if config.recent_data_yaml:
         path = Path(config.recent_data_yaml)
         if not path.is_file():
             raise dg.Failure(
                 f"recent_data_yaml {path} does not exist; give a YOLO data.yaml or leave it empty"
             )
-        return path
-    from maskops_assets.synthetic.dataset import generate_dataset
-    from maskops_assets.synthetic.domain import SceneDomain
-
-    target = (
-        work_dir.base() / "evaluation" / f"shifted-n{config.shifted_images}-s{config.shifted_seed}-{imgsz}px"
-    )
-    if (target / "data.yaml").is_file():
-        return target / "data.yaml"
-    log.info(f"no recent data given: generating {config.shifted_images} shifted-domain images in {target}")
-    data_yaml = generate_dataset(
-        target,
-        config.shifted_images,
-        domain=SceneDomain.shifted(),
-        seed=config.shifted_seed,
-        image_size=imgsz,
-        splits={"test": 1.0},
-        overwrite=True,
-    )
-    # ultralytics insists on train/val keys even to evaluate a test split; point them at the same images
-    data = yaml.safe_load(data_yaml.read_text())
-    data.setdefault("train", data["test"])
-    data.setdefault("val", data["test"])
-    data_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
-    return data_yaml
+        return path, config.recent_split, f"configured {path}"
+    cache = work_dir.dir("evaluation", "recent")
+    reviewed = newest_reviewed_set(store, cache)
+    if reviewed is not None:
+        return reviewed[0], RECENT_SPLIT, f"newest reviewed label batch {reviewed[1]}"
+    log.info("no reviewed labels yet: recent data is a generated shifted-domain set")
+    data_yaml = shifted_set(cache, n_images=config.shifted_images, seed=config.shifted_seed, imgsz=imgsz)
+    return data_yaml, RECENT_SPLIT, f"generated shifted domain ({config.shifted_images} images)"
 
 
 def _png(path: str, title: str) -> str:

@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field
 
 from maskops_assets.defs.ingest import OWNER
-from maskops_assets.evaluation.report import ModelEvaluation
+from maskops_assets.evaluation.report import ModelEvaluation, gate_verdicts
 from maskops_assets.release.aliases import sync_aliases
 from maskops_assets.release.ledger import (
     ReleaseError,
@@ -25,7 +25,7 @@ from maskops_assets.release.ledger import (
 )
 from maskops_assets.resources import MlflowResource, ObjectStoreResource
 from maskops_assets.tracking.registry import ModelRegistry, RegistryError
-from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest
+from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest, model_key
 
 APPROVAL_HOWTO = (
     "deployment_release needs a person's approval before it ships {model_version}. To approve: open the "
@@ -80,11 +80,21 @@ def deployment_release(
             metadata={"model_version": candidate.model_version},
             allow_retries=False,
         )
+    # The blocking checks stop this asset within a run; a later run that selects only this asset would
+    # load a stored evaluation without them, so the gate is read again here.
+    failed = [v.message for v in gate_verdicts(model_evaluation).values() if not v.passed]
+    if failed:
+        raise dg.Failure(
+            description=f"{candidate.model_version} did not pass the release gate and will not ship: "
+            + "; ".join(failed)
+            + ". Train a better candidate, or relax model_evaluation's tolerances and re-evaluate.",
+            allow_retries=False,
+        )
     ledger = ReleaseLedger(object_store.open())
     current = ledger.current()
     ref = ModelRef(
         model_version=candidate.model_version,
-        uri=f"models/{candidate.model_version}/model.onnx",
+        uri=model_key(candidate.model_version, "model.onnx"),
         sha256=candidate.onnx_sha256,
         imgsz=candidate.imgsz,
     )
@@ -103,6 +113,11 @@ def deployment_release(
     ledger.publish(manifest)
     aliases = _sync(registry, manifest)
     role = "canary" if manifest.canary is not None else "champion"
+    # the release id on the MLflow run closes the lineage loop from the model's side
+    registry.set_tags(
+        candidate.mlflow_run_id,
+        {"maskops.release_id": manifest.release_id, "maskops.approved_by": config.approved_by or "-"},
+    )
     context.log.info(f"release {manifest.release_id}: {candidate.model_version} ships as {role}")
     return dg.MaterializeResult(
         value=manifest,

@@ -136,7 +136,7 @@ def evaluate_model(
         model=str(model_path),
         data_yaml=str(data_yaml),
         split=split,
-        images=int(getattr(metrics, "seen", 0) or _count_images(metrics)),
+        images=len(getattr(metrics.box, "image_metrics", {}) or {}),
         instances=int(sum(m.instances for m in per_class.values())),
         map50=map50,
         map50_95=map50_95,
@@ -181,8 +181,3 @@ def _per_class(metrics: Any, names: list[str]) -> tuple[dict[str, ClassMetrics],
 
 def _finite(value: float) -> float:
     return value if math.isfinite(value) else 0.0
-
-
-def _count_images(metrics: Any) -> int:
-    counts = getattr(metrics, "nt_per_image", None)
-    return int(counts.sum()) if counts is not None else 0

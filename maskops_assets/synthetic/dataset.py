@@ -24,9 +24,10 @@ import numpy as np
 import yaml
 
 from maskops_assets.datasets.annotations import AnnotationSet, ImageAnnotation
+from maskops_assets.datasets.yolo import write_yolo
 from maskops_assets.synthetic.domain import SceneDomain
 from maskops_assets.synthetic.scenes import render_scene
-from maskops_contracts.classes import CLASS_NAMES, class_index
+from maskops_contracts.classes import CLASS_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,6 @@ def generate_dataset(
     report_every = max(1, n_images // 10)
     for split, count in counts.items():
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
-        (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
         for index in range(count):
             image, boxes = render_scene(domain, image_rng(seed, split, index), width, height)
             image_path = out_dir / "images" / split / f"{split}_{index:05d}.jpg"
@@ -103,8 +103,8 @@ def generate_dataset(
             if done % report_every == 0 or done == n_images:
                 log.info("rendered %d/%d images (%s)", done, n_images, split)
 
-    _write_yolo_labels(annotations, out_dir)
-    data_yaml = _write_data_yaml(out_dir, counts)
+    # The images are already in place, so write_yolo only adds labels and data.yaml.
+    data_yaml = write_yolo(annotations, out_dir)
     _write_recipe(out_dir, annotations, domain=domain, seed=seed, width=width, height=height, counts=counts)
     log.info("dataset ready: %s", data_yaml)
     return data_yaml
@@ -130,31 +130,6 @@ def _write_jpeg(path: Path, image: np.ndarray) -> None:
     if not ok:
         raise OSError(f"{path}: OpenCV could not encode the image as JPEG")
     path.write_bytes(encoded.tobytes())
-
-
-def _write_yolo_labels(annotations: AnnotationSet, out_dir: Path) -> None:
-    """One ``class cx cy w h`` line per box, normalised to the image size; an empty file for no boxes."""
-    for item in annotations.images:
-        lines = []
-        for box in item.boxes:
-            cx = (box.x1 + box.x2) / 2 / item.width
-            cy = (box.y1 + box.y2) / 2 / item.height
-            w = (box.x2 - box.x1) / item.width
-            h = (box.y2 - box.y1) / item.height
-            lines.append(
-                f"{class_index(box.class_name, annotations.class_names)} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}"
-            )
-        label_path = out_dir / "labels" / str(item.split) / f"{item.image.stem}.txt"
-        label_path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-
-def _write_data_yaml(out_dir: Path, counts: Mapping[str, int]) -> Path:
-    data = {"path": str(out_dir.resolve())}
-    data.update({split: f"images/{split}" for split in counts})
-    data["names"] = dict(enumerate(CLASS_NAMES))
-    path = out_dir / "data.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def _write_recipe(

@@ -94,7 +94,11 @@ def generate_video(
     finally:
         writer.release()
     log.info(
-        "video ready: %s (%d frames, %d faces), ground truth %s", out_path, n_frames, len(faces), truth_path
+        "video ready: %s (%d frames, %d faces), ground truth %s",
+        out_path,
+        n_frames,
+        len(crowd.faces()),
+        truth_path,
     )
     return VideoResult(video=out_path, groundtruth=truth_path, n_frames=n_frames)
 

@@ -59,6 +59,10 @@ def box_signature(ds: AnnotationSet) -> dict[str, list[tuple[str, float, float, 
     }
 
 
+def splits_by_name(ds: AnnotationSet) -> dict[str, str | None]:
+    return {image.image.name: image.split for image in ds.images}
+
+
 def assert_same_boxes(a: AnnotationSet, b: AnnotationSet, tol: float = 0.5) -> None:
     sig_a, sig_b = box_signature(a), box_signature(b)
     assert sorted(sig_a) == sorted(sig_b)

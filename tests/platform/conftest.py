@@ -91,14 +91,14 @@ def tiny_data_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_models(tiny_data_yaml: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Two trained detectors: ``good`` (15 epochs) and ``bad`` (1 epoch on 20% of the images)."""
+    """Two trained detectors: ``good`` (25 epochs) and ``bad`` (1 epoch on 20% of the images)."""
     from maskops_assets.training.trainer import TrainConfig, train_detector
 
     out = tmp_path_factory.mktemp("tiny_models")
     epochs: list[int] = []
     good = train_detector(
         tiny_data_yaml,
-        TrainConfig(epochs=15, **TINY_TRAIN),
+        TrainConfig(epochs=25, **TINY_TRAIN),
         out,
         run_name="good",
         progress=lambda p: epochs.append(p.epoch),
@@ -107,6 +107,12 @@ def tiny_models(tiny_data_yaml: Path, tmp_path_factory: pytest.TempPathFactory):
         tiny_data_yaml, TrainConfig(epochs=1, fraction=0.2, **TINY_TRAIN), out, run_name="bad"
     )
     return {"good": good, "bad": bad, "good_progress": epochs}
+
+
+@pytest.fixture(scope="session")
+def tiny_train() -> dict:
+    """TrainConfig knobs for the tiny tests (a copy: tests may extend it)."""
+    return dict(TINY_TRAIN)
 
 
 @pytest.fixture

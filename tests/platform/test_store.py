@@ -79,9 +79,8 @@ def test_s3_prefix_isolates_tenants(s3_bucket: str, s3_endpoint: str) -> None:
 
 
 def test_s3_unreachable_endpoint_names_the_store() -> None:
-    from botocore.config import Config
-
     import boto3
+    from botocore.config import Config
 
     client = boto3.client(
         "s3",

@@ -13,9 +13,20 @@ SMALL_SPLITS = {"train": 6, "val": 2, "test": 2}
 
 
 @pytest.fixture(scope="module")
+def small_splits() -> dict[str, int]:
+    """How many images each split of ``small_dataset`` holds."""
+    return dict(SMALL_SPLITS)
+
+
+@pytest.fixture(scope="module")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 10-image, 96 px dataset in YOLO layout; returns its data.yaml."""
     out = tmp_path_factory.mktemp("scenes")
     return generate_dataset(
-        out, sum(SMALL_SPLITS.values()), domain=SceneDomain.default(), seed=3, image_size=96, splits=SMALL_SPLITS
+        out,
+        sum(SMALL_SPLITS.values()),
+        domain=SceneDomain.default(),
+        seed=3,
+        image_size=96,
+        splits=SMALL_SPLITS,
     )

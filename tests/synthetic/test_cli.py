@@ -26,7 +26,9 @@ def test_video_command_with_shifted_domain(tmp_path: Path) -> None:
 def test_domain_command_writes_a_yaml_the_images_command_reads(tmp_path: Path) -> None:
     domain_yaml = tmp_path / "shifted.yaml"
     assert main(["domain", str(domain_yaml), "--domain", "shifted"]) == 0
-    assert main(["images", str(tmp_path / "ds"), "--n", "2", "--size", "64", "--domain", str(domain_yaml)]) == 0
+    assert (
+        main(["images", str(tmp_path / "ds"), "--n", "2", "--size", "64", "--domain", str(domain_yaml)]) == 0
+    )
 
 
 def test_bad_domain_file_is_one_line_on_stderr_not_a_traceback(tmp_path: Path, capsys) -> None:
@@ -45,9 +47,21 @@ def test_occupied_output_folder_is_reported(tmp_path: Path, capsys) -> None:
 
 def test_runs_as_a_program(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "maskops_assets.synthetic.cli", "images", str(tmp_path / "ds"), "--n", "2",
-         "--size", "48"],
-        capture_output=True, text=True, check=False, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "maskops_assets.synthetic.cli",
+            "images",
+            str(tmp_path / "ds"),
+            "--n",
+            "2",
+            "--size",
+            "48",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "rendered 2/2 images" in done.stdout

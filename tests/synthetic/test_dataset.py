@@ -9,8 +9,6 @@ from maskops_assets.synthetic.domain import SceneDomain
 from maskops_assets.synthetic.scenes import render_scene
 from maskops_contracts.classes import CLASS_NAMES
 
-from .conftest import SMALL_SPLITS
-
 
 def _read_labels(path: Path, width: int, height: int) -> list[tuple[str, float, float, float, float]]:
     """YOLO label lines back to (class, x1, y1, x2, y2) in pixels."""
@@ -22,25 +20,25 @@ def _read_labels(path: Path, width: int, height: int) -> list[tuple[str, float, 
     return boxes
 
 
-def test_layout_and_data_yaml(small_dataset: Path) -> None:
+def test_layout_and_data_yaml(small_dataset: Path, small_splits: dict[str, int]) -> None:
     root = small_dataset.parent
     data = yaml.safe_load(small_dataset.read_text())
     assert data["path"] == str(root.resolve())
     assert data["names"] == {0: "with_mask", 1: "without_mask", 2: "mask_weared_incorrect"}
-    for split, count in SMALL_SPLITS.items():
+    for split, count in small_splits.items():
         assert data[split] == f"images/{split}"
         images = sorted((root / "images" / split).glob("*.jpg"))
         labels = sorted((root / "labels" / split).glob("*.txt"))
         assert len(images) == count
         assert [p.stem for p in images] == [p.stem for p in labels]
     recipe = yaml.safe_load((root / "scenes.yaml").read_text())
-    assert recipe["seed"] == 3 and recipe["images_per_split"] == SMALL_SPLITS
+    assert recipe["seed"] == 3 and recipe["images_per_split"] == small_splits
     assert SceneDomain.model_validate(recipe["domain"]) == SceneDomain.default()
 
 
-def test_labels_match_the_rendered_boxes(small_dataset: Path) -> None:
+def test_labels_match_the_rendered_boxes(small_dataset: Path, small_splits: dict[str, int]) -> None:
     root = small_dataset.parent
-    for split, count in SMALL_SPLITS.items():
+    for split, count in small_splits.items():
         for index in range(count):
             _, boxes = render_scene(SceneDomain.default(), image_rng(3, split, index), 96, 96)
             labels = _read_labels(root / "labels" / split / f"{split}_{index:05d}.txt", 96, 96)

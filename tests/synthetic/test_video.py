@@ -1,3 +1,4 @@
+import itertools
 import json
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def test_faces_drift_slowly_and_stay_in_frame(tmp_path: Path) -> None:
     assert len(frames) == 40
     classes = [box.class_name for box in frames[0]]
     moved = False
-    for before, after in zip(frames, frames[1:], strict=False):
+    for before, after in itertools.pairwise(frames):
         assert [box.class_name for box in after] == classes  # the same people, in the same order
         for a, b in zip(before, after, strict=True):
             assert abs(a.x1 - b.x1) <= 2 and abs(a.y1 - b.y1) <= 2  # slow drift, no jumps
