@@ -28,6 +28,14 @@ DEFS_MODULES = (
 )
 _EXPORTS = ("ASSETS", "CHECKS", "JOBS", "SENSORS", "SCHEDULES")
 
+# The whole graph after ingest: labels -> dataset -> model -> evaluation -> release. collected_frames
+# is left out because it is partitioned per ingest batch (ingest_job runs it, one batch per run).
+main_job = dg.define_asset_job(
+    "maskops_main",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.keys("collected_frames"),
+    description="Import reviewed labels, version the dataset, train, evaluate (gated) and release.",
+)
+
 
 def load_defs_modules(names: tuple[str, ...] = DEFS_MODULES) -> list[ModuleType]:
     """Import the domain modules that exist; a module that exists but fails to import is an error."""
@@ -51,7 +59,7 @@ def build_definitions(resources: dict | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=merged["ASSETS"],
         asset_checks=merged["CHECKS"],
-        jobs=merged["JOBS"],
+        jobs=[main_job, *merged["JOBS"]],
         sensors=merged["SENSORS"],
         schedules=merged["SCHEDULES"],
         resources=resources if resources is not None else build_resources(),

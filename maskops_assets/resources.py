@@ -43,11 +43,9 @@ class ObjectStoreResource(dg.ConfigurableResource):
     def open(self) -> ObjectStore:
         if self.kind == "s3":
             if not self.bucket:
-                raise dg.DagsterInvalidConfigError(
+                raise ValueError(
                     "ObjectStoreResource kind='s3' needs a bucket: set MASKOPS_STORE_BUCKET "
-                    "(or the resource's 'bucket' config)",
-                    [],
-                    None,
+                    "(or the resource's 'bucket' config)"
                 )
             return S3ObjectStore(self.bucket, self.prefix, self.endpoint_url, self.region)
         return LocalObjectStore(Path(self.root) if self.root else maskops_home() / "store")

@@ -94,7 +94,7 @@ class DatasetRepo:
             args, cwd=where, env=self._env(), capture_output=True, text=True, check=False, timeout=600
         )
         if check and proc.returncode != 0:
-            output = (proc.stderr.strip() or proc.stdout.strip())[-2000:]
+            output = "\n".join(part for part in (proc.stdout.strip(), proc.stderr.strip()) if part)[-2000:]
             command = " ".join(args)
             raise DatasetRepoError(f"`{command}` failed in {where} (exit {proc.returncode}):\n{output}")
         return proc
@@ -199,7 +199,8 @@ class DatasetRepo:
 
     def push(self) -> None:
         """Upload every version's data to the DVC remote."""
-        self._dvc("push", "--quiet")
+        # --all-tags: a plain push uploads only the checked-out version's data
+        self._dvc("push", "--quiet", "--all-tags")
 
     def checkout(self, tag: str) -> Path:
         """A read-only working copy of version ``tag``; returns the root of that copy.
@@ -230,7 +231,7 @@ class DatasetRepo:
         cache = self.root / ".dvc" / "cache"
         cache.mkdir(parents=True, exist_ok=True)
         self._dvc("cache", "dir", "--local", str(cache), cwd=target)
-        self._dvc("pull", "--quiet", cwd=target)
+        self._dvc("pull", cwd=target)
         done_marker.write_text(tag + "\n")
         return target
 

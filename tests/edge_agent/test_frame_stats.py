@@ -16,9 +16,9 @@ def test_uniform_colour():
     image = np.zeros((60, 80, 3), np.uint8)
     image[:] = (0, 0, 255)  # pure red in BGR
     stats = compute_frame_stats(image)
-    assert (stats.mean_r, stats.mean_g, stats.mean_b) == (255.0, 0.0, 0.0)
-    assert stats.saturation == 255.0
-    assert stats.contrast == 0.0 and stats.blur == 0.0
+    assert (stats.mean_r, stats.mean_g, stats.mean_b) == pytest.approx((255.0, 0.0, 0.0))
+    assert stats.saturation == pytest.approx(255.0)
+    assert stats.contrast == pytest.approx(0.0) and stats.blur == pytest.approx(0.0)
     assert stats.brightness == pytest.approx(76, abs=1)  # 0.299 * 255
 
 
@@ -33,7 +33,8 @@ def test_blur_and_contrast_fall_when_a_pattern_is_blurred():
 
 def test_large_frames_are_measured_at_the_same_scale_as_small_ones():
     rng = np.random.default_rng(1)
-    small = cv2.resize(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8), (256, 192), interpolation=cv2.INTER_NEAREST)
+    pattern = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    small = cv2.resize(pattern, (256, 192), interpolation=cv2.INTER_NEAREST)
     big = cv2.resize(small, (1024, 768), interpolation=cv2.INTER_NEAREST)
     a, b = compute_frame_stats(small), compute_frame_stats(big)
     assert b.brightness == pytest.approx(a.brightness, rel=0.01)
@@ -41,7 +42,8 @@ def test_large_frames_are_measured_at_the_same_scale_as_small_ones():
 
 
 def test_telemetry_row_counts_and_confidences():
-    frame = Frame("cam-1", 7, np.full((40, 40, 3), 100, np.uint8), datetime(2026, 11, 23, tzinfo=UTC), "x.mp4")
+    image = np.full((40, 40, 3), 100, np.uint8)
+    frame = Frame("cam-1", 7, image, datetime(2026, 11, 23, tzinfo=UTC), "x.mp4")
     dets = [
         Detection((1, 1, 10, 10), "with_mask", 0.9, (0.9, 0.1, 0.0)),
         Detection((5, 5, 20, 20), "with_mask", 0.5, (0.5, 0.3, 0.2)),
@@ -54,8 +56,10 @@ def test_telemetry_row_counts_and_confidences():
     assert flat["num_detections"] == 3
     assert flat["mean_confidence"] == pytest.approx(0.7)
     assert flat["min_confidence"] == pytest.approx(0.5)
-    assert (flat["count_with_mask"], flat["count_without_mask"], flat["count_mask_weared_incorrect"]) == (2, 1, 0)
-    assert flat["inference_ms"] == 12.5 and flat["model_version"] == "v3" and flat["brightness"] == 100.0
+    counts = (flat["count_with_mask"], flat["count_without_mask"], flat["count_mask_weared_incorrect"])
+    assert counts == (2, 1, 0)
+    assert flat["inference_ms"] == 12.5 and flat["model_version"] == "v3"
+    assert flat["brightness"] == pytest.approx(100.0)
 
 
 def test_telemetry_row_without_detections_has_zero_confidences():

@@ -60,7 +60,9 @@ def dagster_instance(tmp_path: Path):
     """A real, SQLite-backed Dagster instance in a temporary DAGSTER_HOME."""
     import dagster as dg
 
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as instance:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
         yield instance
 
 
@@ -127,3 +129,36 @@ def mlflow_registry(tmp_path: Path):
     return ModelRegistry.for_experiment(
         client, "maskops-test", "maskops-detector", artifact_location=(tmp_path / "artifacts").as_uri()
     )
+
+
+@pytest.fixture
+def seeded_store(tmp_path: Path):
+    """A local store holding 8 sample records (jpg + json) from a small shifted synthetic clip."""
+    from maskops_assets.ingest.seeding import seed_samples_from_video
+    from maskops_assets.store import LocalObjectStore
+
+    store = LocalObjectStore(tmp_path / "store")
+    samples = seed_samples_from_video(store, tmp_path / "camera", n_frames=16, every=2, size=(128, 96))
+    return store, samples
+
+
+def data_resources(home: Path) -> dict:
+    """Resources with every path under ``home`` (for materializing the data assets in a test)."""
+    from maskops_assets.resources import (
+        DatasetRepoResource,
+        MlflowResource,
+        ObjectStoreResource,
+        WorkDirResource,
+    )
+
+    return {
+        "object_store": ObjectStoreResource(kind="local", root=str(home / "store")),
+        "mlflow": MlflowResource(
+            tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
+            artifact_location=(home / "mlflow" / "artifacts").as_uri(),
+        ),
+        "dataset_repo": DatasetRepoResource(
+            repo_dir=str(home / "dataset_repo"), remote=str(home / "dvc_remote")
+        ),
+        "work_dir": WorkDirResource(root=str(home / "work")),
+    }

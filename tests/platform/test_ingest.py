@@ -1,0 +1,130 @@
+"""The ingest sensor finds every new sample exactly once, pages, and collected_frames validates them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from maskops_assets.defs.ingest import collected_frames, ingest_batches, new_samples_sensor
+from maskops_assets.ingest import (
+    collect_batch,
+    find_new_samples,
+    make_batch,
+    read_batch,
+    record_batched,
+    write_batch,
+)
+from maskops_assets.resources import ObjectStoreResource
+from maskops_assets.store import LocalObjectStore
+from maskops_contracts import sample_key
+
+
+def _tick(instance: dg.DagsterInstance, store_root: Path, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(
+        instance=instance,
+        cursor=cursor,
+        resources={"object_store": ObjectStoreResource(root=str(store_root))},
+    )
+    return new_samples_sensor(context)
+
+
+def test_sensor_batches_new_samples_once(seeded_store, dagster_instance: dg.DagsterInstance) -> None:
+    store, samples = seeded_store
+    first = _tick(dagster_instance, store.root, None)
+    assert len(first.run_requests) == 1
+    batch_id = first.run_requests[0].partition_key
+    assert first.dynamic_partitions_requests[0].partition_keys == [batch_id]
+    listing = read_batch(store, batch_id)
+    assert len(listing.record_keys) == len(samples)
+    assert store.exists(f"ingest/batches/{batch_id}.json")
+
+    # nothing new: a skip, and the same cursor
+    second = _tick(dagster_instance, store.root, first.cursor)
+    assert not second.run_requests and second.skip_reason
+
+    # A new sample whose hash sorts *before* everything seen is still found (no last-key cursor).
+    record = samples[0].record
+    early_id = "000000000000000000000000"
+    day = record.captured_at
+    store.put_bytes(sample_key(record.camera_id, day, early_id, "jpg"), samples[0].image_path.read_bytes())
+    data = json.loads(record.to_json())
+    data["sample_id"] = early_id
+    store.put_bytes(sample_key(record.camera_id, day, early_id, "json"), json.dumps(data).encode())
+    third = _tick(dagster_instance, store.root, second.cursor)
+    new_listing = read_batch(store, third.run_requests[0].partition_key)
+    assert [k.rsplit("/", 1)[1] for k in new_listing.record_keys] == [f"{early_id}.json"]
+
+
+def test_half_uploaded_samples_wait_and_paging_covers_everything(tmp_path: Path, seeded_store) -> None:
+    store, samples = seeded_store
+    record = samples[0].record
+    store.put_bytes(
+        sample_key(record.camera_id, record.captured_at, "aaaa00000000", "json"), b"{}"
+    )  # no jpg yet
+    found = find_new_samples(store, {}, page_size=3, max_records=5)
+    assert len(found.record_keys) == 5  # capped; the rest wait for the next tick
+    batch = make_batch(found.record_keys)
+    write_batch(store, batch)
+    record_batched(store, batch)
+    rest = find_new_samples(store, found.cursor, page_size=3)
+    assert len(rest.record_keys) == len(samples) - 5
+    assert not set(rest.record_keys) & set(found.record_keys)
+    assert all("aaaa00000000" not in k for k in found.record_keys + rest.record_keys)
+
+
+def test_batch_id_is_content_derived() -> None:
+    keys = ["samples/cam1/2026-11-23/b.json", "samples/cam1/2026-11-22/a.json"]
+    assert make_batch(keys).batch_id == make_batch(list(reversed(keys))).batch_id
+    assert make_batch(keys).batch_id.startswith("2026-11-22-")
+    with pytest.raises(ValueError, match="at least one"):
+        make_batch([])
+
+
+def test_collected_frames_counts_and_names_invalid_records(seeded_store, dagster_instance) -> None:
+    store, samples = seeded_store
+    bad_key = sample_key("cam-demo", "2026-11-23", "badbadbad", "json")
+    store.put_bytes(bad_key, b'{"schema_version": 1, "camera_id": "cam-demo"}')
+    batch = make_batch([*(f"{k[:-4]}.json" for k in _jpg_keys(store)), bad_key])
+    write_batch(store, batch)
+
+    collected = collect_batch(store, batch.batch_id)
+    assert len(collected.records) == len(samples)
+    assert len(collected.invalid) == 1 and bad_key in collected.invalid[0]
+
+    dagster_instance.add_dynamic_partitions(ingest_batches.name, [batch.batch_id])
+    result = dg.materialize(
+        [collected_frames],
+        partition_key=batch.batch_id,
+        instance=dagster_instance,
+        resources={"object_store": ObjectStoreResource(root=str(store.root))},
+    )
+    assert result.success
+    metadata = result.asset_materializations_for_node("collected_frames")[0].metadata
+    assert metadata["samples"].value == len(samples)
+    assert metadata["invalid_records"].value == 1
+
+
+def test_batch_with_no_valid_record_fails_naming_the_listing(tmp_path: Path, dagster_instance) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    key = sample_key("cam1", "2026-11-23", "abc", "json")
+    store.put_bytes(key, b"not json")
+    batch = make_batch([key])
+    write_batch(store, batch)
+    dagster_instance.add_dynamic_partitions(ingest_batches.name, [batch.batch_id])
+    result = dg.materialize(
+        [collected_frames],
+        partition_key=batch.batch_id,
+        instance=dagster_instance,
+        resources={"object_store": ObjectStoreResource(root=str(store.root))},
+        raise_on_error=False,
+    )
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error
+    assert f"ingest/batches/{batch.batch_id}.json" in str(failure.message) + str(failure.cause)
+
+
+def _jpg_keys(store: LocalObjectStore) -> list[str]:
+    return [k for k in store.list_keys("samples/") if k.endswith(".jpg")]
