@@ -10,6 +10,8 @@ All figures come from ONE run on the same video and the same trained weights:
     pre-letterboxed tensor), same thread count. Target: >= 0.8x.
 (c) the agent subprocess's peak RSS with one camera. Target: < 400 MB.
 
+The box is shared, so the three are measured in interleaved rounds (``--rounds``, default 3),
+each in its own process, and the best round of each is compared; every round is printed.
 Both ultralytics (torch) and the agent's detector get ``os.cpu_count()`` threads. Weights are
 trained once (YOLOv8n from ``yolov8n.yaml``, a few epochs on synthetic scenes: accuracy does
 not matter here) and cached under ``--out`` so a rerun skips training.
@@ -239,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved measuring rounds (best kept)")
+    parser.add_argument("--forward-runs", type=int, default=100, help="session.run calls per round")
     args = parser.parse_args(argv)
     threads = os.cpu_count() or 1
     args.out.mkdir(parents=True, exist_ok=True)
@@ -250,26 +254,36 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"[setup] {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, imgsz {args.imgsz}, "
          f"{threads} threads for torch and for ONNX Runtime")
 
-    agent = measure_agent(onnx_path, video, args.out, threads)
-    _say(f"[agent] summary: {json.dumps(agent['summary'])}")
-    _say("[forward] ONNX Runtime session.run on a pre-letterboxed tensor (fresh process)")
-    forward_fps = isolated(measure_forward, onnx_path, frames[0], args.imgsz, threads, n=len(frames))
-    _say("[ultralytics] YOLO(model.pt).predict(frame) per frame (fresh process)")
-    ultra_fps = isolated(measure_ultralytics, pt, video, args.imgsz, args.out, threads)
+    # The box is shared, so other load comes and goes: measure in interleaved rounds and keep
+    # each measure's best round (the least disturbed one); every round is printed.
+    rounds = []
+    for r in range(1, args.rounds + 1):
+        agent = measure_agent(onnx_path, video, args.out, threads)
+        _say(f"[round {r}] agent summary: {json.dumps(agent['summary'])}")
+        _say(f"[round {r}] ONNX Runtime session.run on a pre-letterboxed tensor (fresh process)")
+        forward = isolated(measure_forward, onnx_path, frames[0], args.imgsz, threads, n=args.forward_runs)
+        _say(f"[round {r}] YOLO(model.pt).predict(frame) per frame (fresh process)")
+        ultra = isolated(measure_ultralytics, pt, video, args.imgsz, args.out, threads)
+        rounds.append((agent["fps"], forward, ultra, agent["peak_rss_mb"]))
+        _say(f"[round {r}] agent {agent['fps']:.1f} fps, forward {forward:.1f} fps, "
+             f"ultralytics {ultra:.1f} fps, agent peak RSS {agent['peak_rss_mb']:.0f} MB")
+    agent_fps = max(r[0] for r in rounds)
+    forward_fps = max(r[1] for r in rounds)
+    ultra_fps = max(r[2] for r in rounds)
+    peak_rss = max(r[3] for r in rounds)
 
-    vs_ultra = agent["fps"] / ultra_fps
-    vs_forward = agent["fps"] / forward_fps
+    vs_ultra = agent_fps / ultra_fps
+    vs_forward = agent_fps / forward_fps
     checks = [
         ("(a) agent / ultralytics", f"{vs_ultra:.2f}x", f">= {TARGET_VS_ULTRALYTICS}x",
          vs_ultra >= TARGET_VS_ULTRALYTICS),
         ("(b) agent / ORT forward", f"{vs_forward:.2f}x", f">= {TARGET_VS_FORWARD}x",
          vs_forward >= TARGET_VS_FORWARD),
-        ("(c) agent peak RSS", f"{agent['peak_rss_mb']:.0f} MB", f"< {TARGET_RSS_MB:.0f} MB",
-         agent["peak_rss_mb"] < TARGET_RSS_MB),
+        ("(c) agent peak RSS", f"{peak_rss:.0f} MB", f"< {TARGET_RSS_MB:.0f} MB", peak_rss < TARGET_RSS_MB),
     ]
     _say("")
-    _say(f"{'measure':<36}{'frames/s':>10}")
-    _say(f"{'agent CLI (whole pipeline)':<36}{agent['fps']:>10.1f}")
+    _say(f"{'measure (best of ' + str(args.rounds) + ' rounds)':<36}{'frames/s':>10}")
+    _say(f"{'agent CLI (whole pipeline)':<36}{agent_fps:>10.1f}")
     _say(f"{'ONNX Runtime forward pass only':<36}{forward_fps:>10.1f}")
     _say(f"{'ultralytics predict per frame':<36}{ultra_fps:>10.1f}")
     _say("")

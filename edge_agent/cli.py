@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -69,8 +70,8 @@ def _run(path: str, until_sources_end: bool) -> int:
 
     try:
         agent = EdgeAgent(cfg, until_sources_end=until_sources_end)
-    except OSError as err:
-        print(f"maskops-edge: cannot prepare data_dir {cfg.data_dir}: {err}", file=sys.stderr)
+    except (OSError, sqlite3.Error) as err:
+        print(f"maskops-edge: cannot prepare data_dir {cfg.data_dir} (outbox spool): {err}", file=sys.stderr)
         return EXIT_FAILED
 
     def on_signal(signum: int, _frame: object) -> None:

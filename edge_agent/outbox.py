@@ -181,6 +181,7 @@ class Outbox:
                 self._delete_item(item_id, ledger_state="lost")
             self._refresh_depth()
             resumed = self._stats.total_depth
+        self.prune_ledger()
         if resumed or orphans or broken:
             log_event(
                 logger,

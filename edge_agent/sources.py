@@ -196,6 +196,12 @@ class VideoFileSource:
         return cap, first
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
+        try:
+            yield from self._play(stop)
+        finally:
+            self.close()
+
+    def _play(self, stop: threading.Event) -> Iterator[Frame]:
         clock = _FileClock(self.cfg.realtime)
         played = 0  # frames delivered over all loops: keeps time moving forward
         while not stop.is_set():
@@ -219,7 +225,6 @@ class VideoFileSource:
                 break
             self._rewind()
         self.stats.ended = not stop.is_set()
-        self.close()
 
     def _check_complete(self, position: int) -> None:
         """Note a file that ended well before the frame count its header promised (truncated)."""
@@ -324,6 +329,8 @@ class LiveSource:
         self._errors = _ErrorLog(f"camera {camera_id} {cfg.kind} {self.description}")
         self._cap: cv2.VideoCapture | None = None
         self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._reading = False
 
     def _open_capture(self) -> cv2.VideoCapture:
         if self.cfg.kind == "webcam":
@@ -346,13 +353,26 @@ class LiveSource:
         return step * (0.5 + 0.5 * self._rng.random())
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
+        self._reading = True
+        try:
+            yield from self._read_forever(stop)
+        finally:
+            # Released by the reading thread itself: freeing a capture while another thread is
+            # inside its read() crashes FFmpeg.
+            self._reading = False
+            self._release()
+
+    def _halted(self, stop: threading.Event) -> bool:
+        return stop.is_set() or self._closed.is_set()
+
+    def _read_forever(self, stop: threading.Event) -> Iterator[Frame]:
         index = 0
         attempt = 0
-        while not stop.is_set():
+        while not self._halted(stop):
             if attempt:
                 delay = self.backoff_delay(attempt)
                 log.info("camera %s: reconnecting to %s in %.1f s", self.camera_id, self.description, delay)
-                if stop.wait(delay):
+                if stop.wait(delay) or self._closed.is_set():
                     break
                 self.stats.reconnects += 1
             cap = self._open_capture()
@@ -365,7 +385,7 @@ class LiveSource:
                 self._release()
                 continue
             failed_reads = 0
-            while not stop.is_set():
+            while not self._halted(stop):
                 ok, raw = cap.read()
                 image = _as_bgr(raw) if ok else None
                 if image is None:
@@ -382,11 +402,10 @@ class LiveSource:
                 yield Frame(self.camera_id, index, image, datetime.now(UTC), self.description)
                 index += 1
             self._release()
-            if not stop.is_set():
+            if not self._halted(stop):
                 attempt += 1
                 self.stats.last_error = f"lost {self.description} after frame {index}"
                 self._errors("the stream dropped")
-        self._release()
 
     def _release(self) -> None:
         with self._lock:
@@ -395,7 +414,10 @@ class LiveSource:
                 self._cap = None
 
     def close(self) -> None:
-        self._release()
+        """Stop reading; the capture is released now, or by the reading thread once its read returns."""
+        self._closed.set()
+        if not self._reading:
+            self._release()
 
 
 def open_source(camera_id: str, cfg: SourceConfig) -> FrameSource:

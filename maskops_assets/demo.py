@@ -31,7 +31,9 @@ class DemoSettings:
     base_images: int = 120
     imgsz: int = 160
     epochs: int = 12
-    batch: int = 16
+    # batch = nbs: ultralytics would otherwise accumulate to 64 images per step, too few steps on
+    # ~150 images for a model trained from scratch (see bench/README.md, learnability)
+    batch: int = 8
     approved_by: str = "maskops-demo"
 
 
@@ -64,12 +66,13 @@ def main_run_config(review_dir: Path, settings: DemoSettings) -> dict[str, Any]:
                         "epochs": settings.epochs,
                         "imgsz": settings.imgsz,
                         "batch": settings.batch,
+                        "nbs": settings.batch,
                         "patience": settings.epochs,
                     }
                 }
             },
             "deployment_release": {"config": {"approved_by": settings.approved_by}},
-        }
+        },
     }
 
 
@@ -87,7 +90,7 @@ def ingest(defs, instance, store, work: Path, settings: DemoSettings) -> list:
         every=settings.keep_every,
         size=(settings.imgsz, settings.imgsz),
     )
-    sensor = defs.get_sensor_def("new_samples_sensor")
+    sensor = defs.resolve_sensor_def("new_samples_sensor")
     # No cursor: the ledger in the store is what keeps an earlier demo's samples from coming back.
     context = dg.build_sensor_context(
         instance=instance, resources={"object_store": defs.resources["object_store"]}

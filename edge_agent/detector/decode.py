@@ -2,10 +2,10 @@
 
 A YOLOv8 detect head exported to ONNX gives one tensor of shape (1, 4 + nc, N): for each of
 N anchors a box (cx, cy, w, h) in input pixels and nc independent sigmoid class scores.
-Ultralytics' own NMS keeps only the winning class; the sampler needs all of them (margin and
+The trainer's own NMS keeps only the winning class; the sampler needs all of them (margin and
 entropy sampling), so NMS is done here in numpy and every kept box carries its score vector.
 
-On a kept box: ``confidence`` is the top raw class score (what ultralytics reports), and
+On a kept box: ``confidence`` is the top raw class score (what the YOLOv8 trainer reports), and
 ``class_probs`` are the raw scores normalised to sum to 1 (a distribution over classes given
 that there is an object).
 """

@@ -1,7 +1,7 @@
 """Letterbox: fit a frame of any shape into the model's square input without distorting it.
 
 The frame is scaled by one factor so its longer side fills ``imgsz``, then padded equally on
-both sides with grey (114, as ultralytics trains with). ``LetterboxInfo`` remembers the scale
+both sides with grey (114, the value YOLOv8 is trained with). ``LetterboxInfo`` remembers the scale
 and the padding so boxes found on the square input can be mapped back to frame pixels.
 """
 

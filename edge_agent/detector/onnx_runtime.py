@@ -11,7 +11,7 @@ from edge_agent.detector.base import ModelLoadError
 
 
 def read_onnx_metadata(model_path: Path) -> dict[str, str]:
-    """The export's custom metadata (ultralytics writes names, imgsz, stride...)."""
+    """The export's custom metadata (YOLOv8 exports write names, imgsz, stride...)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL

@@ -135,7 +135,7 @@ def labeled_dataset(
 
 def _generated_base(
     context: dg.AssetExecutionContext, config: LabeledDatasetConfig, work_dir: WorkDirResource
-):
+) -> Path:
     from maskops_assets.synthetic.dataset import generate_dataset
 
     name = f"synthetic-default-seed{config.base_seed}-n{config.base_images}-px{config.base_image_size}"

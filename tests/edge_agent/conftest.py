@@ -229,3 +229,39 @@ def unused_port() -> Callable[[], int]:
 def s3_test_env() -> dict[str, str]:
     """The fake AWS credentials the moto server accepts (for agent subprocesses)."""
     return dict(S3_TEST_ENV)
+
+
+@pytest.fixture
+def write_agent_config(tmp_path: Path) -> Callable[..., Path]:
+    """``write_agent_config(cameras, store, **sections)`` -> an agent YAML in tmp_path, quick to run.
+
+    Sections default to test-friendly values: fast retries, small telemetry batches, no HTTP
+    server, every frame analysed and no sampling budget or dedup, so each distinct frame with an
+    uncertain detection is kept.
+    """
+    import yaml
+
+    def make(cameras: list[dict], store: dict, name: str = "agent.yaml", **sections) -> Path:
+        sampler = {"max_per_minute": None, "max_per_hour": None, "dedup_window_s": 0.0}
+        cfg = {
+            "agent_id": "test-box",
+            "data_dir": str(tmp_path / "data"),
+            "cameras": [{"gate": {"target_fps": 0}, "sampler": dict(sampler), **cam} for cam in cameras],
+            "store": store,
+            "detector": {"threads": 1},
+            "outbox": {"retry_initial_s": 0.1, "retry_max_s": 0.5, "drain_timeout_s": 5},
+            "model_sync": {"poll_interval_s": 0.3, "warmup_frames": 1},
+            "telemetry": {"batch_rows": 10, "batch_seconds": 1},
+            "http": {"enabled": False},
+            "log": {"level": "INFO"},
+            "watchdog": {"restart_initial_s": 0.2, "restart_max_s": 1},
+        }
+        for key, value in sections.items():
+            cfg[key] = (
+                {**cfg[key], **value} if isinstance(value, dict) and isinstance(cfg.get(key), dict) else value
+            )
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        return path
+
+    return make

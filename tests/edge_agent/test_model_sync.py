@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge_agent.detector.base import DetectorConfig
@@ -83,7 +84,7 @@ def test_swaps_to_the_released_model_and_restores_it_after_restart(
     sync.poll_once()
     active = holders["cam-a"].current()
     assert active.model_version == "v1" and active.origin == "manifest"
-    assert len(active.detector.detect(__import__("numpy").zeros((48, 64, 3), "uint8")).detections) == 1
+    assert len(active.detector.detect(np.zeros((48, 64, 3), np.uint8)).detections) == 1
     assert model_info(metrics, "cam-a", "v1") == 1
     assert model_info(metrics, "cam-a", NO_MODEL) is None
     state = json.loads((tmp_path / "data" / "models" / "active.json").read_text())

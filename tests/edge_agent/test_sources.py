@@ -183,3 +183,15 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_close_while_reading_ends_the_stream_without_stop(http_video):
+    cfg = SourceConfig(kind="stream", uri=f"http://{http_video}/live.mp4", open_timeout_s=2, read_timeout_s=2)
+    source = open_source("cam", cfg)
+    frames = []
+    for frame in source.frames(threading.Event()):
+        frames.append(frame)
+        if len(frames) == 3:
+            source.close()  # as the agent does on shutdown; the reading loop releases the capture
+    assert len(frames) == 3 and source.stats.reconnects == 0
+    assert source._cap is None

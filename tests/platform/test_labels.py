@@ -99,3 +99,16 @@ def test_unknown_format_and_missing_dir_are_named(seeded_store, tmp_path: Path) 
         import_label_batch(store, tmp_path / "nowhere", "coco")
     with pytest.raises(LabelBatchRejected, match="unknown format 'csv'"):
         import_label_batch(store, tmp_path, "csv")
+
+
+@pytest.mark.parametrize("fmt", ["coco", "labelstudio", "voc"])
+def test_other_formats_import_the_same_boxes(seeded_store, tmp_path: Path, fmt: str) -> None:
+    from maskops_assets.datasets.formats import FORMATS
+
+    store, samples = seeded_store
+    yolo = write_review_export(samples, tmp_path / "export")
+    converted = tmp_path / fmt
+    FORMATS[fmt].write(FORMATS["yolo"].read(yolo), converted)
+    batch = import_label_batch(store, converted, fmt)
+    assert len(batch.images) == len(samples)
+    assert sum(batch.boxes_by_class.values()) == sum(len(s.boxes) for s in samples)

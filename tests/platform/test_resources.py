@@ -65,7 +65,7 @@ def test_dagster_mlflow_leaves_asset_runs_open(tmp_path: Path, dagster_instance:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
 
     @dg.asset(required_resource_keys={"mlflow"})
-    def scored(context: dg.AssetExecutionContext) -> int:
+    def scored(context) -> int:
         context.resources.mlflow.log_metric("score", 1.0)
         return 1
 
