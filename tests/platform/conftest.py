@@ -142,8 +142,13 @@ def seeded_store(tmp_path: Path):
     return store, samples
 
 
-def data_resources(home: Path) -> dict:
-    """Resources with every path under ``home`` (for materializing the data assets in a test)."""
+@pytest.fixture
+def data_resources():
+    """A factory: resources with every path under a given home (for materializing the data assets)."""
+    return _data_resources
+
+
+def _data_resources(home: Path) -> dict:
     from maskops_assets.resources import (
         DatasetRepoResource,
         MlflowResource,

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from conftest import data_resources
 
 from maskops_assets.datasets.yolo import read_yolo
 from maskops_assets.defs.dataset import labeled_dataset
@@ -17,11 +16,11 @@ from maskops_assets.lineage import LabeledDatasetVersion
 from maskops_assets.store import LocalObjectStore
 
 
-def _run(instance, home: Path, labels_config: dict) -> dg.ExecuteInProcessResult:
+def _run(instance, resources: dict, labels_config: dict) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [reviewed_labels, labeled_dataset],
         instance=instance,
-        resources=data_resources(home),
+        resources=resources,
         run_config={
             "ops": {
                 "reviewed_labels": {"config": labels_config},
@@ -31,9 +30,12 @@ def _run(instance, home: Path, labels_config: dict) -> dg.ExecuteInProcessResult
     )
 
 
-def test_versions_grow_with_reviewed_labels(tmp_path: Path, dagster_instance: dg.DagsterInstance) -> None:
+def test_versions_grow_with_reviewed_labels(
+    tmp_path: Path, dagster_instance: dg.DagsterInstance, data_resources
+) -> None:
     home = tmp_path / "home"
-    first = _run(dagster_instance, home, {})
+    resources = data_resources(home)
+    first = _run(dagster_instance, resources, {})
     v1: LabeledDatasetVersion = first.output_for_node("labeled_dataset")
     assert v1.version == "dataset-v1" and v1.new_labels == 0
     base_images = sum(1 for _ in Path(v1.data_yaml).parent.glob("images/*/*.jpg"))
@@ -44,7 +46,7 @@ def test_versions_grow_with_reviewed_labels(tmp_path: Path, dagster_instance: dg
     batch = make_batch([k for k in store.list_keys("samples/") if k.endswith(".json")])
     write_batch(store, batch)
     export = write_review_export(samples, tmp_path / "export")
-    second = _run(dagster_instance, home, {"import_dir": str(export), "format": "yolo"})
+    second = _run(dagster_instance, resources, {"import_dir": str(export), "format": "yolo"})
     v2: LabeledDatasetVersion = second.output_for_node("labeled_dataset")
     assert v2.version == "dataset-v2"
     assert v2.new_labels == len(samples)

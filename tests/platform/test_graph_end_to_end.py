@@ -11,7 +11,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from conftest import data_resources
 
 from maskops_assets.datasets.yolo import read_yolo
 from maskops_assets.definitions import build_definitions
@@ -48,7 +47,7 @@ def _run_config(review_dir: Path) -> dict:
 
 @pytest.mark.slow
 def test_graph_lineage_from_sample_batch_to_release(
-    tmp_path: Path, dagster_instance: dg.DagsterInstance
+    tmp_path: Path, dagster_instance: dg.DagsterInstance, data_resources
 ) -> None:
     home = tmp_path / "home"
     defs = build_definitions(data_resources(home))
