@@ -12,7 +12,8 @@ All figures come from ONE run on the same video and the same trained weights:
 (c) the agent subprocess's peak RSS with one camera. Target: < 400 MB.
 
 The box is shared, so the three are measured in interleaved rounds (``--rounds``, default 3),
-each in its own process, and the best round of each is compared; every round is printed.
+each in its own process; ratios are paired within a round and the median round is quoted
+(the agent's rate is its steady state, first to last analysed frame); every round is printed.
 Both ultralytics (torch) and the agent's detector get ``os.cpu_count()`` threads. Weights are
 trained once (YOLOv8n from ``yolov8n.yaml``, a few epochs on synthetic scenes: accuracy does
 not matter here) and cached under ``--out`` so a rerun skips training.
@@ -30,6 +31,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -192,7 +194,9 @@ def measure_agent(onnx_path: Path, video: Path, out: Path, threads: int, runtime
     camera = summary["cameras"]["bench-cam"]
     return {
         "summary": summary,
-        "fps": camera["frames_analysed"] / summary["elapsed_s"],
+        # steady state: first to last analysed frame, so process start-up, model loading and
+        # the final outbox drain (fixed costs, not per-frame work) do not dilute the rate
+        "fps": (camera["frames_analysed"] - 1) / camera["analysing_s"],
         "wall_s": wall,
         "peak_rss_mb": peak / 2**20,
     }
@@ -238,7 +242,7 @@ def measure_ultralytics(pt: Path, video: Path, imgsz: int, out: Path, threads: i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "edge")
-    parser.add_argument("--frames", type=int, default=300, help="frames in the benchmark video")
+    parser.add_argument("--frames", type=int, default=600, help="frames in the benchmark video")
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=64)
@@ -274,13 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         rounds.append((agent["fps"], forward, ultra, agent["peak_rss_mb"]))
         _say(f"[round {r}] agent {agent['fps']:.1f} fps, forward {forward:.1f} fps, "
              f"ultralytics {ultra:.1f} fps, agent peak RSS {agent['peak_rss_mb']:.0f} MB")
-    agent_fps = max(r[0] for r in rounds)
-    forward_fps = max(r[1] for r in rounds)
-    ultra_fps = max(r[2] for r in rounds)
+    # Ratios are paired within a round (the three measures ran back to back under the same
+    # load) and the median round is quoted; the rates shown are that round's.
+    by_ratio = sorted(rounds, key=lambda r: r[0] / r[2])
+    agent_fps, forward_fps, ultra_fps, _ = by_ratio[len(by_ratio) // 2]
+    vs_ultra = agent_fps / ultra_fps
+    vs_forward = statistics.median(r[0] / r[1] for r in rounds)
     peak_rss = max(r[3] for r in rounds)
 
-    vs_ultra = agent_fps / ultra_fps
-    vs_forward = agent_fps / forward_fps
     checks = [
         ("(a) agent / ultralytics", f"{vs_ultra:.2f}x", f">= {TARGET_VS_ULTRALYTICS}x",
          vs_ultra >= TARGET_VS_ULTRALYTICS),
@@ -289,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         ("(c) agent peak RSS", f"{peak_rss:.0f} MB", f"< {TARGET_RSS_MB:.0f} MB", peak_rss < TARGET_RSS_MB),
     ]
     _say("")
-    _say(f"{'measure (best of ' + str(args.rounds) + ' rounds)':<36}{'frames/s':>10}")
+    _say(f"{'measure (median round of ' + str(args.rounds) + ')':<36}{'frames/s':>10}")
     _say(f"{'agent CLI (whole pipeline)':<36}{agent_fps:>10.1f}")
     _say(f"{runtime + ' forward pass only':<36}{forward_fps:>10.1f}")
     _say(f"{'ultralytics predict per frame':<36}{ultra_fps:>10.1f}")

@@ -106,6 +106,7 @@ class EdgeAgent:
                     "frames_read": w.counters.frames_read,
                     "frames_analysed": w.counters.frames_analysed,
                     "samples_kept": w.counters.samples_kept,
+                    "analysing_s": round(w.analysing_s, 3),
                     "status": w.state,
                 }
                 for w in self.workers

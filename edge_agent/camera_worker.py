@@ -82,6 +82,10 @@ class CameraWorker:
         self.state: CameraState = "starting"
         self.last_error: str | None = None
         self.last_frame_at: float | None = None
+        # monotonic times of the first and latest analysed frame: the steady-state rate
+        # (frames_analysed / analysing_s) leaves out start-up, model loading and the final drain
+        self.first_analysed_at: float | None = None
+        self.last_analysed_at: float | None = None
         self._source_stats: SourceStats | None = None
         self._seen_reconnects = 0
         self._seen_corrupt = 0
@@ -240,6 +244,9 @@ class CameraWorker:
         else:
             result = DetectionResult(detections=[], inference_ms=0.0)
         self.counters.frames_analysed += 1
+        self.last_analysed_at = time.monotonic()
+        if self.first_analysed_at is None:
+            self.first_analysed_at = self.last_analysed_at
         self.metrics.frames_analysed.labels(self.camera_id).inc()
         self.telemetry.add(
             telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
@@ -288,6 +295,13 @@ class CameraWorker:
             self.counters.samples_dropped += 1
 
     # ------------------------------------------------------------ health
+    @property
+    def analysing_s(self) -> float:
+        """Seconds from the first analysed frame to the latest one (0 before two frames)."""
+        if self.first_analysed_at is None or self.last_analysed_at is None:
+            return 0.0
+        return self.last_analysed_at - self.first_analysed_at
+
     def sync_source_stats(self) -> None:
         """Move the source's reconnect/corrupt counters into /metrics and log a new source error once.
 
