@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-images", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved measuring rounds (best kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved measuring rounds (median quoted)")
     parser.add_argument("--forward-runs", type=int, default=100, help="forward passes per round")
     parser.add_argument("--runtime", choices=("auto", "onnxruntime", "openvino"), default="auto",
                         help="the agent's detector runtime (auto: OpenVINO where installed)")
@@ -264,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"[setup] {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, imgsz {args.imgsz}, "
          f"{threads} threads for torch and for the agent's runtime ({runtime})")
 
-    # The box is shared, so other load comes and goes: measure in interleaved rounds and keep
-    # each measure's best round (the least disturbed one); every round is printed.
+    # The box is shared, so other load comes and goes: measure in interleaved rounds, the three
+    # measures back to back in each, and compare within a round; every round is printed.
     rounds = []
     for r in range(1, args.rounds + 1):
         agent = measure_agent(onnx_path, video, args.out, threads, runtime)

@@ -31,14 +31,17 @@ def sample_key(camera_id: str, day: date | datetime | str, sample_id: str, ext: 
     """``samples/<camera_id>/<YYYY-MM-DD>/<sample_id>.<jpg|json>``."""
     if ext not in ("jpg", "json"):
         raise ContractError("ext", f"must be 'jpg' or 'json', got {ext!r}")
-    return f"samples/{validate_id(camera_id, 'camera_id')}/{_day(day)}/{validate_id(sample_id, 'sample_id')}.{ext}"
+    camera = validate_id(camera_id, "camera_id")
+    return f"samples/{camera}/{_day(day)}/{validate_id(sample_id, 'sample_id')}.{ext}"
 
 
 def parse_sample_key(key: str) -> tuple[str, str, str, str]:
     """(camera_id, date, sample_id, ext) of a sample key; ContractError if it is not one."""
     match = _SAMPLE_KEY.match(key)
     if not match:
-        raise ContractError("key", f"{key!r} is not a sample key (samples/<camera>/<YYYY-MM-DD>/<id>.jpg|json)")
+        raise ContractError(
+            "key", f"{key!r} is not a sample key (samples/<camera>/<YYYY-MM-DD>/<id>.jpg|json)"
+        )
     validate_id(match["camera_id"], "camera_id")
     validate_id(match["sample_id"], "sample_id")
     return match["camera_id"], match["date"], match["sample_id"], match["ext"]

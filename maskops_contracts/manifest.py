@@ -182,5 +182,7 @@ class ReleaseManifest:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ContractError("<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source) from None
+            raise ContractError(
+                "<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source
+            ) from None
         return cls.from_dict(data, source=source)

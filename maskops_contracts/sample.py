@@ -66,9 +66,13 @@ class Detection:
             raise ContractError("box", f"must have x2 > x1 and y2 > y1, got {[x1, y1, x2, y2]}")
         object.__setattr__(self, "box", (x1, y1, x2, y2))
         if self.class_name not in CLASS_NAMES:
-            raise ContractError("class", f"unknown class {self.class_name!r}; known: {', '.join(CLASS_NAMES)}")
+            raise ContractError(
+                "class", f"unknown class {self.class_name!r}; known: {', '.join(CLASS_NAMES)}"
+            )
         object.__setattr__(self, "confidence", as_float(self.confidence, "confidence", lo=0.0, hi=1.0))
-        probs = tuple(as_float(p, f"class_probs[{i}]", lo=0.0, hi=1.0) for i, p in enumerate(self.class_probs))
+        probs = tuple(
+            as_float(p, f"class_probs[{i}]", lo=0.0, hi=1.0) for i, p in enumerate(self.class_probs)
+        )
         if len(probs) != len(CLASS_NAMES):
             raise ContractError(
                 "class_probs", f"must have {len(CLASS_NAMES)} entries (one per class), got {len(probs)}"
@@ -108,7 +112,9 @@ class SamplingReason:
 
     def __post_init__(self) -> None:
         if self.rule not in SAMPLING_RULES:
-            raise ContractError("reason.rule", f"unknown rule {self.rule!r}; known: {', '.join(SAMPLING_RULES)}")
+            raise ContractError(
+                "reason.rule", f"unknown rule {self.rule!r}; known: {', '.join(SAMPLING_RULES)}"
+            )
         object.__setattr__(self, "score", as_float(self.score, "reason.score"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -217,5 +223,7 @@ class SampleRecord:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ContractError("<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source) from None
+            raise ContractError(
+                "<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source
+            ) from None
         return cls.from_dict(data, source=source)

@@ -80,7 +80,9 @@ class TelemetryRow:
         as_float(self.inference_ms, "inference_ms", lo=0.0)
         for name, count in self.class_counts.items():
             if name not in CLASS_NAMES:
-                raise ContractError("class_counts", f"unknown class {name!r}; known: {', '.join(CLASS_NAMES)}")
+                raise ContractError(
+                    "class_counts", f"unknown class {name!r}; known: {', '.join(CLASS_NAMES)}"
+                )
             as_int(count, f"class_counts.{name}", minimum=0)
 
     def to_dict(self) -> dict[str, Any]:

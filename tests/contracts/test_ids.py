@@ -3,15 +3,35 @@ import pytest
 from maskops_contracts import ContractError, model_key, sample_key, telemetry_key, validate_id
 
 
-@pytest.mark.parametrize("good", ["cam-1", "lobby_cam.2", "v3", "mask-2026.11.23", "a1b2c3d4e5f6", "host:8554"])
+@pytest.mark.parametrize(
+    "good", ["cam-1", "lobby_cam.2", "v3", "mask-2026.11.23", "a1b2c3d4e5f6", "host:8554"]
+)
 def test_safe_ids_pass(good):
     assert validate_id(good, "camera_id") == good
 
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "..", "../etc", "a/b", "a\\b", "/abs", "C:\\x", "with space", "tab\there", "new\nline", "nul\x00",
-     "bell\x07", "\x7f", "-leading", ".hidden", "x" * 129, 5, None],
+    [
+        "",
+        "..",
+        "../etc",
+        "a/b",
+        "a\\b",
+        "/abs",
+        "C:\\x",
+        "with space",
+        "tab\there",
+        "new\nline",
+        "nul\x00",
+        "bell\x07",
+        "\x7f",
+        "-leading",
+        ".hidden",
+        "x" * 129,
+        5,
+        None,
+    ],
 )
 def test_unsafe_ids_are_rejected_naming_the_field(bad):
     with pytest.raises(ContractError) as err:
