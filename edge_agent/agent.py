@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any
 
+import cv2
+
 from edge_agent.camera_worker import CameraWorker
 from edge_agent.config import AgentConfig, summarize
 from edge_agent.logs import log_event
@@ -126,6 +128,10 @@ class EdgeAgent:
     def run(self) -> dict[str, Any]:
         """Run until stopped; returns the summary."""
         self._started_at = time.monotonic()
+        # The detector runtime owns the cores (its thread count is explicit in config); OpenCV's
+        # own pool for resize/convert would otherwise contend with it on small boxes, and in
+        # profiling on 2 cores that slowed each forward pass far more than the parallel resize saved.
+        cv2.setNumThreads(1)
         log_event(
             logger,
             logging.INFO,

@@ -1,5 +1,6 @@
 """Small typed readers for dict fields; each error names the field it is about."""
 
+import json
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -75,3 +76,20 @@ def check_schema_version(data: dict[str, Any], supported: int, what: str) -> int
             "upgrade maskops",
         )
     return version
+
+
+def load_json(text: str | bytes, source: str | None) -> Any:
+    """Parse JSON; a syntax error becomes a ContractError naming the source and line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ContractError(
+            "<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source
+        ) from None
+
+
+def tag_source(err: ContractError, source: str | None) -> ContractError:
+    """``err`` tagged with the file or key it came from (unless it already names one)."""
+    if source and not err.source:
+        return ContractError(err.field, err.problem, source=source)
+    return err

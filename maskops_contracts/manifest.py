@@ -21,7 +21,9 @@ from maskops_contracts._fields import (
     as_utc,
     check_schema_version,
     iso_utc,
+    load_json,
     require,
+    tag_source,
 )
 from maskops_contracts.classes import CLASS_NAMES
 from maskops_contracts.errors import ContractError
@@ -173,16 +175,8 @@ class ReleaseManifest:
                 schema_version=version,
             )
         except ContractError as err:
-            if source and not err.source:
-                raise ContractError(err.field, err.problem, source=source) from None
-            raise
+            raise tag_source(err, source) from None
 
     @classmethod
     def from_json(cls, text: str | bytes, *, source: str | None = None) -> ReleaseManifest:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ContractError(
-                "<json>", f"not valid JSON ({err.msg} at line {err.lineno})", source=source
-            ) from None
-        return cls.from_dict(data, source=source)
+        return cls.from_dict(load_json(text, source), source=source)
