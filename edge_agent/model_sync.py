@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, load_detector
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
-from edge_agent.transport import Transport, TransportError
+from edge_agent.transport import Transport, TransportError, write_atomic
 from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest
 
 logger = logging.getLogger("edge_agent.model_sync")
@@ -95,20 +93,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ModelSync:
@@ -343,7 +327,7 @@ class ModelSync:
                 raise ModelRefused(
                     "sha256_mismatch", f"{ref.uri} has sha256 {actual}, the manifest says {ref.sha256}"
                 )
-            _write_atomic(path, data)
+            write_atomic(path, data)
         return self._load(ref, path)
 
     def _load(self, ref: ModelRef, path: Path) -> Detector:
@@ -369,7 +353,7 @@ class ModelSync:
     def _remember(self, camera_id: str, ref: ModelRef) -> None:
         state = self._read_state()
         state[camera_id] = ref.to_dict()
-        _write_atomic(self._state_path, json.dumps(state, indent=2).encode())
+        write_atomic(self._state_path, json.dumps(state, indent=2).encode())
 
     def _forget_unused(self) -> None:
         in_use = {(h.current().model_version, h.current().sha256) for h in self.holders.values()}

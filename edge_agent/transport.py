@@ -82,6 +82,23 @@ def _check_key(key: str) -> str:
     return key
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a synced temp file in the same directory, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same directory, so os.replace is a rename on one filesystem: readers see all or nothing.
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 class LocalDirTransport:
     """A directory as the object store: ``root/<key>``. Writes go to a temp file, then ``os.replace``."""
 
@@ -97,19 +114,7 @@ class LocalDirTransport:
     def put(self, key: str, data: bytes, content_type: str) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Same directory, so os.replace is a rename on one filesystem: readers see all or nothing.
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            write_atomic(path, data)
         except OSError as err:
             raise TransportError(f"cannot write {key} under {self.root}: {err}") from err
 
