@@ -92,6 +92,10 @@ class CameraWorker:
         self._outage_reported = False
         self._stats_lock = threading.Lock()
         self._once = OnceLogger(logger)
+        # per-frame metric children, looked up once rather than by label on every frame
+        self._frames_read = metrics.frames_read.labels(cfg.camera_id)
+        self._frames_analysed = metrics.frames_analysed.labels(cfg.camera_id)
+        self._inference_ms = metrics.inference_ms.labels(cfg.camera_id)
         self._thread = threading.Thread(target=self._run, name=f"camera-{cfg.camera_id}", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
@@ -215,7 +219,7 @@ class CameraWorker:
             self.state = "running"
             self._once.forget("camera_source_failed")
             self.metrics.camera_up.labels(self.camera_id).set(1)
-        self.metrics.frames_read.labels(self.camera_id).inc()
+        self._frames_read.inc()
         try:
             self.process(frame)
         except Exception as err:  # one bad frame must not stop the camera: count, log once, go on
@@ -240,14 +244,14 @@ class CameraWorker:
         active = self.holder.current()  # read once: a swap lands between frames
         if active.detector is not None:
             result = active.detector.detect(frame.image)
-            self.metrics.inference_ms.labels(self.camera_id).observe(result.inference_ms)
+            self._inference_ms.observe(result.inference_ms)
         else:
             result = DetectionResult(detections=[], inference_ms=0.0)
         self.counters.frames_analysed += 1
         self.last_analysed_at = time.monotonic()
         if self.first_analysed_at is None:
             self.first_analysed_at = self.last_analysed_at
-        self.metrics.frames_analysed.labels(self.camera_id).inc()
+        self._frames_analysed.inc()
         self.telemetry.add(
             telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
         )

@@ -32,14 +32,19 @@ class InferenceBackend(Protocol):
         ...
 
 
-def _metadata_names(metadata: dict[str, str]) -> tuple[str, ...] | None:
-    raw = metadata.get("names")
+def _metadata_value(metadata: dict[str, str], key: str) -> object:
+    """A Python-literal value the exporter wrote into the ONNX metadata, or None."""
+    raw = metadata.get(key)
     if not raw:
         return None
     try:
-        parsed = ast.literal_eval(raw)
+        return ast.literal_eval(raw)
     except (ValueError, SyntaxError):
         return None
+
+
+def _metadata_names(metadata: dict[str, str]) -> tuple[str, ...] | None:
+    parsed = _metadata_value(metadata, "names")
     if isinstance(parsed, dict):
         return tuple(str(parsed[k]) for k in sorted(parsed))
     if isinstance(parsed, list | tuple):
@@ -48,13 +53,7 @@ def _metadata_names(metadata: dict[str, str]) -> tuple[str, ...] | None:
 
 
 def _metadata_imgsz(metadata: dict[str, str]) -> int | None:
-    raw = metadata.get("imgsz")
-    if not raw:
-        return None
-    try:
-        parsed = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return None
+    parsed = _metadata_value(metadata, "imgsz")
     if isinstance(parsed, int):
         return parsed
     if isinstance(parsed, list | tuple) and parsed and all(isinstance(v, int) for v in parsed):

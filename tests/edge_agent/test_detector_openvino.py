@@ -1,11 +1,8 @@
-"""The OpenVINO backend gives the same detections as ONNX Runtime (runs only where openvino is installed)."""
+"""The OpenVINO backend (part of the edge extra) gives the same detections as ONNX Runtime."""
 
 import numpy as np
-import pytest
 
 from edge_agent.detector import DetectorConfig, load_detector
-
-pytest.importorskip("openvino")
 
 
 def test_openvino_matches_onnxruntime(make_yolo_onnx):
