@@ -61,39 +61,38 @@ def isolated(fn, *args, **kwargs):
 
 
 def ensure_weights(out: Path, *, imgsz: int, epochs: int, n_images: int, threads: int) -> tuple[Path, Path]:
-    """model.pt and model.onnx under ``out/weights``; trained and exported only when missing."""
-    weights = out / "weights"
+    """model.pt and model.onnx (exported as maskops releases it) under ``out/weights-<settings>``;
+    trained and exported only when missing."""
+    weights = out / f"weights-{imgsz}px-{epochs}ep-{n_images}img"
     pt, onnx_path = weights / "model.pt", weights / "model.onnx"
-    if pt.is_file() and onnx_path.is_file():
+    if pt.is_file() and onnx_path.is_file() and (weights / "metadata.json").is_file():
         _say(f"[weights] cached: {pt} and {onnx_path.name}")
         return pt, onnx_path
-    isolated(train_and_export, out, imgsz=imgsz, epochs=epochs, n_images=n_images, threads=threads)
+    isolated(train_and_export, out, weights, imgsz=imgsz, epochs=epochs, n_images=n_images, threads=threads)
     return pt, onnx_path
 
 
-def train_and_export(out: Path, *, imgsz: int, epochs: int, n_images: int, threads: int) -> None:
-    weights = out / "weights"
-    pt, onnx_path = weights / "model.pt", weights / "model.onnx"
+def train_and_export(
+    out: Path, weights: Path, *, imgsz: int, epochs: int, n_images: int, threads: int
+) -> None:
+    """Train with the platform's trainer and export with its release exporter (dynamic-shape
+    ONNX), so the bench runs what a camera would be sent."""
     from maskops_assets.synthetic.dataset import generate_dataset
-    from maskops_assets.training.ultralytics_env import prepare_ultralytics
+    from maskops_assets.training.export import export_onnx
+    from maskops_assets.training.trainer import TrainConfig, train_detector
 
     _say(f"[weights] generating {n_images} synthetic images at {imgsz}px")
     data_yaml = generate_dataset(out / "data", n_images, image_size=imgsz, seed=0, overwrite=True)
-    prepare_ultralytics(out / "ultralytics", threads=threads)
-    from ultralytics import YOLO
-
-    _say(f"[weights] training yolov8n.yaml for {epochs} epochs (speed only; accuracy does not matter)")
-    model = YOLO("yolov8n.yaml")
-    model.train(
-        data=str(data_yaml), epochs=epochs, imgsz=imgsz, batch=8, device="cpu", workers=0, plots=False,
-        val=False, project=str(out / "runs"), name="train", exist_ok=True, verbose=False,
+    cfg = TrainConfig(epochs=epochs, imgsz=imgsz, batch=8, nbs=8, threads=threads)
+    _say(f"[weights] training yolov8n.yaml for {epochs} epochs, enough for real detections (so decoding, "
+         "sampling and sample upload run as on a camera)")
+    result = train_detector(
+        data_yaml, cfg, out / "runs",
+        progress=lambda p: _say(f"[weights] epoch {p.epoch}/{p.epochs} mAP50 {p.metrics.get('map50', 0):.3f}")
     )
-    trained = Path(model.trainer.last)
-    weights.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(trained, pt)
-    _say("[weights] exporting ONNX (simplify, static shape)")
-    exported = Path(YOLO(str(pt)).export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False))
-    shutil.move(exported, onnx_path)
+    exported = export_onnx(result.weights, weights, imgsz=imgsz, model_version="bench",
+                           settings_dir=out / "ultralytics")
+    _say(f"[weights] exported {exported.onnx} (mAP50 {result.metrics.get('map50', 0):.3f} on val)")
 
 
 def ensure_video(out: Path, n_frames: int) -> Path:
@@ -203,24 +202,33 @@ def measure_agent(onnx_path: Path, video: Path, out: Path, threads: int, runtime
 
 
 def measure_forward(
-    onnx_path: Path, frame: np.ndarray, imgsz: int, threads: int, n: int, runtime: str
-) -> float:
-    """The runtime's own rate on one pre-letterboxed tensor: the agent's backend class, same threads."""
-    from edge_agent.detector.base import resolve_runtime
-    from edge_agent.detector.letterbox import letterbox, to_input_tensor
+    onnx_path: Path, frame: np.ndarray, threads: int, n: int, runtime: str
+) -> tuple[float, str]:
+    """The runtime's own forward-pass rate, configured and fed as the agent runs it: the same
+    detector loader and config (threads, streams), the frame letterboxed to the input shape the
+    agent uses for it, and ``streams`` passes kept in flight. Nothing but forward passes."""
+    from edge_agent.detector import DetectorConfig, load_detector
+    from edge_agent.detector.letterbox import letterbox
 
-    if resolve_runtime(runtime) == "openvino":
-        from edge_agent.detector.openvino_runtime import OpenVinoBackend as Backend
-    else:
-        from edge_agent.detector.onnx_runtime import OnnxRuntimeBackend as Backend
-    backend = Backend(onnx_path, threads=threads)
-    tensor = to_input_tensor(letterbox(frame, imgsz)[0])
-    for _ in range(3):
-        backend.run(tensor)
+    cfg = DetectorConfig(runtime=runtime, threads=threads)
+    detector = load_detector(onnx_path, model_version="bench", cfg=cfg)
+    backend = detector.backend
+    shape = detector.input_shape_for(frame.shape[:2])
+    boxed, _ = letterbox(frame, shape)
+    streams = detector.streams
+    in_flight = [backend.submit(boxed) for _ in range(streams)]
+    for _ in range(3 * streams):  # warm up
+        in_flight.pop(0).result()
+        in_flight.append(backend.submit(boxed))
     start = time.perf_counter()
     for _ in range(n):
-        backend.run(tensor)
-    return n / (time.perf_counter() - start)
+        in_flight.pop(0).result()
+        in_flight.append(backend.submit(boxed))
+    for pending in in_flight:
+        pending.result()
+    elapsed = time.perf_counter() - start
+    how = f"{shape[0]}x{shape[1]} input, {streams} stream(s), {threads} threads"
+    return (n + streams) / elapsed, how
 
 
 def measure_ultralytics(pt: Path, video: Path, imgsz: int, out: Path, threads: int) -> float:
@@ -244,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "edge")
     parser.add_argument("--frames", type=int, default=600, help="frames in the benchmark video")
     parser.add_argument("--imgsz", type=int, default=320)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--train-images", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--train-images", type=int, default=96)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved measuring rounds (median quoted)")
-    parser.add_argument("--forward-runs", type=int, default=100, help="forward passes per round")
+    parser.add_argument("--forward-runs", type=int, default=300, help="forward passes per round")
     parser.add_argument("--runtime", choices=("auto", "onnxruntime", "openvino"), default="auto",
                         help="the agent's detector runtime (auto: OpenVINO where installed)")
     args = parser.parse_args(argv)
@@ -271,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         agent = measure_agent(onnx_path, video, args.out, threads, runtime)
         _say(f"[round {r}] agent summary: {json.dumps(agent['summary'])}")
         _say(f"[round {r}] {runtime} forward pass on a pre-letterboxed tensor (fresh process)")
-        forward = isolated(measure_forward, onnx_path, frames[0], args.imgsz, threads, n=args.forward_runs,
-                           runtime=runtime)
+        forward, how = isolated(measure_forward, onnx_path, frames[0], threads, n=args.forward_runs,
+                                runtime=runtime)
+        _say(f"[round {r}] forward pass as the agent runs it: {how}")
         _say(f"[round {r}] YOLO(model.pt).predict(frame) per frame (fresh process)")
         ultra = isolated(measure_ultralytics, pt, video, args.imgsz, args.out, threads)
         rounds.append((agent["fps"], forward, ultra, agent["peak_rss_mb"]))

@@ -1,7 +1,11 @@
 """One camera's pipeline in its own thread: source -> gate -> detector -> sampler -> outbox.
 
-Every analysed frame also yields a telemetry row. The worker reads its ``ModelHolder``
-once per frame, so a model swap lands between frames. Around the pipeline sits a small
+Every analysed frame also yields a telemetry row. The worker keeps up to ``detector.streams``
+frames in flight: it submits a frame to the detector, then finishes the oldest one (decode,
+telemetry, sampler, outbox) while the runtime works on the newer ones, so reading and
+post-processing overlap the forward pass. Frames are finished in the order they were read.
+The worker reads its ``ModelHolder`` once per frame, so a model swap lands between frames:
+frames already in flight finish on the model they started on. Around the pipeline sits a small
 watchdog: a live source (webcam, stream) that dies is reopened with exponential
 backoff, forever; a file source (video, folder) that cannot be opened is reported once
 and the camera stops, since a corrupt file does not heal. Failures are counted in
@@ -15,19 +19,20 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
 import cv2
 
 from edge_agent.config import FILE_SOURCE_KINDS, CameraConfig, WatchdogConfig
-from edge_agent.detector.base import DetectionResult
+from edge_agent.detector.base import DetectionResult, PendingResult
 from edge_agent.frame_stats import compute_frame_stats, telemetry_row
 from edge_agent.frames import Frame
-from edge_agent.gate import FrameGate
+from edge_agent.gate import FrameGate, GateDecision
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
-from edge_agent.model_sync import ModelHolder
+from edge_agent.model_sync import ActiveModel, ModelHolder
 from edge_agent.outbox import Outbox, OutboxPart
 from edge_agent.sampler import Sampler, SamplingDecision
 from edge_agent.sources import SourceError, SourceStats, open_source
@@ -38,6 +43,16 @@ from maskops_contracts.sample import content_sample_id
 logger = logging.getLogger("edge_agent.camera")
 
 CameraState = Literal["starting", "running", "reconnecting", "ended", "failed", "stopped"]
+
+
+@dataclass(slots=True)
+class _InFlight:
+    """A frame submitted to the detector and not yet finished."""
+
+    frame: Frame
+    decision: GateDecision
+    active: ActiveModel
+    pending: PendingResult | None  # None: no model, nothing to wait for
 
 
 @dataclass
@@ -96,6 +111,7 @@ class CameraWorker:
         self._frames_read = metrics.frames_read.labels(cfg.camera_id)
         self._frames_analysed = metrics.frames_analysed.labels(cfg.camera_id)
         self._inference_ms = metrics.inference_ms.labels(cfg.camera_id)
+        self._in_flight: deque[_InFlight] = deque()
         self._thread = threading.Thread(target=self._run, name=f"camera-{cfg.camera_id}", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
@@ -151,6 +167,7 @@ class CameraWorker:
         except Exception as err:  # a source bug must not kill the thread silently; the watchdog restarts it
             return self._source_failed(err, opening=False)
         finally:
+            self.finish_in_flight()  # frames already read are never lost, whatever ended the source
             source.close()
             self.sync_source_stats()
         if self.stop.is_set():
@@ -221,29 +238,62 @@ class CameraWorker:
             self.metrics.camera_up.labels(self.camera_id).set(1)
         self._frames_read.inc()
         try:
-            self.process(frame)
+            self.submit(frame)
         except Exception as err:  # one bad frame must not stop the camera: count, log once, go on
-            self.counters.frame_errors += 1
-            self.metrics.frame_errors.labels(self.camera_id).inc()
-            self._once.log(
-                logging.ERROR,
-                "frame_failed",
-                type(err).__name__,
-                f"camera {self.camera_id}: frame {frame.index} failed ({err!r}); skipping it "
-                "(further failures of this kind are counted in maskops_edge_frame_errors_total)",
-                camera_id=self.camera_id,
-                frame_index=frame.index,
-            )
+            self._frame_failed(frame, err)
 
-    def process(self, frame: Frame) -> None:
-        """Gate, detect, record telemetry and maybe keep one frame."""
+    def _frame_failed(self, frame: Frame, err: Exception) -> None:
+        self.counters.frame_errors += 1
+        self.metrics.frame_errors.labels(self.camera_id).inc()
+        self._once.log(
+            logging.ERROR,
+            "frame_failed",
+            type(err).__name__,
+            f"camera {self.camera_id}: frame {frame.index} failed ({err!r}); skipping it "
+            "(further failures of this kind are counted in maskops_edge_frame_errors_total)",
+            camera_id=self.camera_id,
+            frame_index=frame.index,
+        )
+
+    def submit(self, frame: Frame) -> None:
+        """Gate the frame and start the detector on it; finish the oldest frames beyond the
+        detector's ``streams`` (telemetry, sampler, outbox). ``finish_in_flight`` ends the rest."""
         decision = self.gate.admit(frame)
         if not decision.analyse:
             self.metrics.frames_skipped.labels(self.camera_id, decision.reason).inc()
+            # nothing new to overlap with: finish what is in flight rather than let a frame
+            # wait for the next admitted one (seconds, with motion gating)
+            self.finish_in_flight()
             return
         active = self.holder.current()  # read once: a swap lands between frames
-        if active.detector is not None:
-            result = active.detector.detect(frame.image)
+        detector = active.detector
+        pending = detector.submit(frame.image) if detector is not None else None
+        self._in_flight.append(_InFlight(frame, decision, active, pending))
+        depth = detector.streams if detector is not None else 1
+        while len(self._in_flight) >= max(1, depth):
+            self._finish_oldest()
+
+    def process(self, frame: Frame) -> None:
+        """Gate, detect, record telemetry and maybe keep one frame, all before returning."""
+        self.submit(frame)
+        self.finish_in_flight()
+
+    def finish_in_flight(self) -> None:
+        """Finish every frame still in flight, oldest first."""
+        while self._in_flight:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        item = self._in_flight.popleft()
+        try:
+            self._finish(item)
+        except Exception as err:  # as in _on_frame: the failure belongs to this frame only
+            self._frame_failed(item.frame, err)
+
+    def _finish(self, item: _InFlight) -> None:
+        frame, active = item.frame, item.active
+        if item.pending is not None:
+            result = item.pending.result()
             self._inference_ms.observe(result.inference_ms)
         else:
             result = DetectionResult(detections=[], inference_ms=0.0)
@@ -257,7 +307,7 @@ class CameraWorker:
         )
         if active.detector is None:
             return  # nothing to label against without a model's boxes
-        keep = self.sampler.consider(frame, result, decision)
+        keep = self.sampler.consider(frame, result, item.decision)
         if keep is not None:
             self._keep(frame, result, keep, active.model_version)
 

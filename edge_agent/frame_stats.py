@@ -1,6 +1,6 @@
 """Per-frame image statistics for telemetry: what the drift report compares over time.
 
-Computed on a copy scaled so its longer side is at most ``STATS_MAX_SIDE`` pixels: cheap on a
+Computed on a copy scaled (``shrink``) so its longer side is at most ``STATS_MAX_SIDE`` pixels: cheap on a
 camera box, and comparable between cameras of different resolutions (blur, the variance of the
 Laplacian, depends on scale, so every frame is measured at the same one).
 """
@@ -15,6 +15,7 @@ import numpy as np
 
 from edge_agent.detector.base import DetectionResult
 from edge_agent.frames import Frame
+from edge_agent.shrink import shrink
 from maskops_contracts import TelemetryRow
 
 STATS_MAX_SIDE = 256
@@ -33,19 +34,9 @@ class FrameStats:
     saturation: float
 
 
-def _downscaled(image_bgr: np.ndarray) -> np.ndarray:
-    height, width = image_bgr.shape[:2]
-    longest = max(height, width)
-    if longest <= STATS_MAX_SIDE:
-        return image_bgr
-    scale = STATS_MAX_SIDE / longest
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
-
-
 def compute_frame_stats(image_bgr: np.ndarray) -> FrameStats:
     """Statistics of a BGR uint8 (H, W, 3) image."""
-    small = _downscaled(image_bgr)
+    small = shrink(image_bgr, STATS_MAX_SIDE)
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     mean, std = cv2.meanStdDev(grey)
     blur = float(cv2.Laplacian(grey, cv2.CV_64F).var())

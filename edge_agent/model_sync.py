@@ -347,8 +347,16 @@ class ModelSync:
         return detector
 
     def _warmup(self, detector: Detector) -> None:
-        if self.cfg.warmup_frames:
-            detector.warmup(self.cfg.warmup_frames)
+        """Warm up on the frame sizes the cameras' current models have met, so a swapped-in model
+        has already compiled its input shapes when it gets the next real frame."""
+        if not self.cfg.warmup_frames:
+            return
+        sizes: set[tuple[int, int]] = set()
+        for holder in self.holders.values():
+            current = holder.current().detector
+            if current is not None and current is not detector:
+                sizes |= current.frame_sizes
+        detector.warmup(self.cfg.warmup_frames, frozenset(sizes) or None)
 
     def _remember(self, camera_id: str, ref: ModelRef) -> None:
         state = self._read_state()

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from edge_agent.detector.base import DetectionResult
 from edge_agent.frames import Frame
 from edge_agent.gate import GateDecision
+from edge_agent.shrink import shrink
 from maskops_contracts import SamplingReason
 
 # Ties between rules with equal priority go to the first in this order.
@@ -96,6 +97,7 @@ class SamplerStats:
 
 def dhash(image_bgr: np.ndarray, hash_size: int = 8) -> int:
     """A 64-bit difference hash: robust to scale, compression and small light changes."""
+    image_bgr = shrink(image_bgr, 8 * (hash_size + 1))  # cheap first step; the hash averages anyway
     grey = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY) if image_bgr.ndim == 3 else image_bgr
     small = cv2.resize(grey, (hash_size + 1, hash_size), interpolation=cv2.INTER_AREA)
     bits = (small[:, 1:] > small[:, :-1]).flatten()

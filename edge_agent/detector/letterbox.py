@@ -1,8 +1,14 @@
-"""Letterbox: fit a frame of any shape into the model's square input without distorting it.
+"""Letterbox: fit a frame of any shape into the model's input without distorting it.
 
-The frame is scaled by one factor so its longer side fills ``imgsz``, then padded equally on
-both sides with grey (114, the value YOLOv8 is trained with). ``LetterboxInfo`` remembers the scale
-and the padding so boxes found on the square input can be mapped back to frame pixels.
+The frame is scaled by one factor so it fits the input, then padded equally on both sides
+with grey (114, the value YOLOv8 is trained with). ``LetterboxInfo`` remembers the scale and
+the padding so boxes found on the input can be mapped back to frame pixels.
+
+Two input shapes are used. A model exported with a fixed input gets exactly that shape (a
+square ``imgsz`` x ``imgsz`` for most exports). A model exported with dynamic height and width
+gets the smallest stride-aligned rectangle that holds the scaled frame (``fit_input_shape``): a
+640x480 camera at imgsz 320 runs a 256x320 input instead of 320x320, a fifth less work, which
+is what ultralytics' own predictor does.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ import cv2
 import numpy as np
 
 PAD_VALUE = 114
+#: YOLOv8's largest stride: input sides of a dynamic model must be multiples of it.
+DEFAULT_STRIDE = 32
 
 
 @dataclass(frozen=True, slots=True)
 class LetterboxInfo:
-    """How a (height, width) frame was placed into a (imgsz, imgsz) input."""
+    """How a (height, width) frame was placed into a model input."""
 
     scale: float
     pad_left: int
@@ -45,30 +53,57 @@ class LetterboxInfo:
         return out
 
 
-def letterbox(image_bgr: np.ndarray, imgsz: int) -> tuple[np.ndarray, LetterboxInfo]:
-    """The (imgsz, imgsz, 3) letterboxed image and how it was made."""
+def _scaled_size(height: int, width: int, target_h: int, target_w: int) -> tuple[float, int, int]:
+    scale = min(target_h / height, target_w / width)
+    return scale, max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def fit_input_shape(frame_hw: tuple[int, int], imgsz: int, stride: int = DEFAULT_STRIDE) -> tuple[int, int]:
+    """The (height, width) input a dynamic-shape model gets for a frame of ``frame_hw``.
+
+    The frame is scaled so its longer side is ``imgsz``; the other side is padded up to the
+    next multiple of ``stride`` (at least one stride). ``imgsz`` itself is rounded up to a
+    multiple of the stride.
+    """
+    height, width = frame_hw
+    if height < 1 or width < 1:
+        raise ValueError(f"cannot fit an empty frame of shape {frame_hw}")
+    side = -(-imgsz // stride) * stride
+    _, new_w, new_h = _scaled_size(height, width, side, side)
+
+    def up(n: int) -> int:
+        return max(stride, -(-n // stride) * stride)
+
+    return up(new_h), up(new_w)
+
+
+def letterbox(image_bgr: np.ndarray, shape: int | tuple[int, int]) -> tuple[np.ndarray, LetterboxInfo]:
+    """The letterboxed image of ``shape`` ((height, width), or an int for a square) and how it was made."""
     height, width = image_bgr.shape[:2]
     if height < 1 or width < 1:
         raise ValueError(f"cannot letterbox an empty image of shape {image_bgr.shape}")
-    scale = min(imgsz / height, imgsz / width)
-    new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    target_h, target_w = (shape, shape) if isinstance(shape, int) else shape
+    scale, new_w, new_h = _scaled_size(height, width, target_h, target_w)
     if (new_w, new_h) != (width, height):
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(image_bgr, (new_w, new_h), interpolation=interp)
     else:
         resized = image_bgr
-    pad_w, pad_h = imgsz - new_w, imgsz - new_h
+    pad_w, pad_h = target_w - new_w, target_h - new_h
     left, top = pad_w // 2, pad_h // 2
-    boxed = cv2.copyMakeBorder(
-        resized, top, pad_h - top, left, pad_w - left, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
-    )
+    if pad_w or pad_h:
+        boxed = cv2.copyMakeBorder(
+            resized, top, pad_h - top, left, pad_w - left, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
+        )
+    else:
+        boxed = np.ascontiguousarray(resized)
     # The effective scale per axis can differ from ``scale`` by rounding; one factor is exact
     # enough (< half a pixel) and keeps the inverse simple.
     return boxed, LetterboxInfo(scale=scale, pad_left=left, pad_top=top, width=width, height=height)
 
 
 def to_input_tensor(boxed_bgr: np.ndarray) -> np.ndarray:
-    """(1, 3, S, S) float32 RGB in [0, 1], the layout YOLOv8 ONNX exports expect."""
+    """(1, 3, H, W) float32 RGB in [0, 1], the layout YOLOv8 ONNX exports expect."""
     rgb = cv2.cvtColor(boxed_bgr, cv2.COLOR_BGR2RGB)
     tensor = rgb.transpose(2, 0, 1)[np.newaxis].astype(np.float32)
     tensor *= 1.0 / 255.0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from edge_agent.detector.backend import FinishedForward, PendingForward, split_threads
 from edge_agent.detector.base import ModelLoadError
+from edge_agent.detector.letterbox import to_input_tensor
 
 
 def read_onnx_metadata(model_path: Path) -> dict[str, str]:
@@ -22,15 +26,31 @@ def read_onnx_metadata(model_path: Path) -> dict[str, str]:
     return dict(session.get_modelmeta().custom_metadata_map)
 
 
+class _FuturePass:
+    __slots__ = ("_future",)
+
+    def __init__(self, future: Future[tuple[np.ndarray, float]]) -> None:
+        self._future = future
+
+    def result(self) -> tuple[np.ndarray, float]:
+        return self._future.result()
+
+
 class OnnxRuntimeBackend:
-    """One ``InferenceSession`` on the CPU execution provider."""
+    """One ``InferenceSession`` on the CPU execution provider.
+
+    With ``streams`` > 1 the session (thread-safe for ``run``) is driven from that many worker
+    threads, each pass with ``threads // streams`` intra-op threads; ONNX Runtime releases the
+    GIL while it runs, so the camera thread goes on meanwhile.
+    """
 
     name = "onnxruntime"
 
-    def __init__(self, model_path: Path, *, threads: int) -> None:
+    def __init__(self, model_path: Path, *, threads: int, streams: int = 1) -> None:
+        self.streams = streams
         options = ort.SessionOptions()
         # Set explicitly: ORT's default uses every core, which starves other cameras on the box.
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = split_threads(threads, streams)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -44,6 +64,19 @@ class OnnxRuntimeBackend:
         self._input_name = inputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
         self.metadata = dict(self._session.get_modelmeta().custom_metadata_map)
+        self._pool = (
+            ThreadPoolExecutor(max_workers=streams, thread_name_prefix="ort-pass") if streams > 1 else None
+        )
 
-    def run(self, tensor: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input_name: tensor})[0]
+    def _forward(self, boxed_bgr: np.ndarray) -> tuple[np.ndarray, float]:
+        start = time.perf_counter()
+        output = self._session.run(None, {self._input_name: to_input_tensor(boxed_bgr)})[0]
+        return output, (time.perf_counter() - start) * 1000.0
+
+    def submit(self, boxed_bgr: np.ndarray) -> PendingForward:
+        if self._pool is None:
+            try:
+                return FinishedForward(*self._forward(boxed_bgr))
+            except Exception as err:  # raised by result(), where the caller handles the frame
+                return FinishedForward(None, 0.0, err)
+        return _FuturePass(self._pool.submit(self._forward, boxed_bgr))

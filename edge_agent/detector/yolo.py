@@ -2,34 +2,27 @@
 
 The backend (ONNX Runtime or OpenVINO) only runs the graph; everything around it is numpy and
 OpenCV and identical for both, so a switch of runtime cannot change what the agent reports.
+
+``submit`` letterboxes a frame and starts its forward pass; the returned ``PendingDetection``
+decodes when asked. A camera worker keeps up to ``streams`` frames in flight that way; ``detect``
+is the one-frame-at-a-time form of the same.
 """
 
 from __future__ import annotations
 
 import ast
+import threading
 import time
-from typing import Protocol
 
 import numpy as np
 
+from edge_agent.detector.backend import InferenceBackend, PendingForward
 from edge_agent.detector.base import DetectionResult, DetectorConfig, ModelLoadError
 from edge_agent.detector.decode import decode_yolov8, normalise_scores
-from edge_agent.detector.letterbox import letterbox, to_input_tensor
+from edge_agent.detector.letterbox import DEFAULT_STRIDE, LetterboxInfo, fit_input_shape, letterbox
 from maskops_contracts import CLASS_NAMES, Detection
 
 DEFAULT_IMGSZ = 640
-
-
-class InferenceBackend(Protocol):
-    """A compiled graph with one NCHW float input and the YOLOv8 output first."""
-
-    name: str
-    input_shape: tuple[int | None, ...]
-    metadata: dict[str, str]
-
-    def run(self, tensor: np.ndarray) -> np.ndarray:
-        """The first output for a (1, 3, S, S) float32 input."""
-        ...
 
 
 def _metadata_value(metadata: dict[str, str], key: str) -> object:
@@ -61,8 +54,36 @@ def _metadata_imgsz(metadata: dict[str, str]) -> int | None:
     return None
 
 
+def _metadata_stride(metadata: dict[str, str]) -> int:
+    parsed = _metadata_value(metadata, "stride")
+    return parsed if isinstance(parsed, int) and parsed > 0 else DEFAULT_STRIDE
+
+
+class PendingDetection:
+    """One frame whose forward pass was started; ``result`` waits, decodes and maps boxes back."""
+
+    __slots__ = ("_detector", "_forward", "_info", "_prep_ms")
+
+    def __init__(
+        self, detector: YoloDetector, info: LetterboxInfo, forward: PendingForward, prep_ms: float
+    ) -> None:
+        self._detector, self._info, self._forward, self._prep_ms = detector, info, forward, prep_ms
+
+    def result(self) -> DetectionResult:
+        output, forward_ms = self._forward.result()
+        start = time.perf_counter()
+        detections = self._detector._decode(output, self._info)
+        decode_ms = (time.perf_counter() - start) * 1000.0
+        return DetectionResult(detections=detections, inference_ms=self._prep_ms + forward_ms + decode_ms)
+
+
 class YoloDetector:
-    """A YOLOv8 ONNX export behind the ``Detector`` protocol."""
+    """A YOLOv8 ONNX export behind the ``Detector`` protocol.
+
+    A model exported with a fixed input size gets every frame letterboxed to that size; one
+    with a dynamic height and width gets the smallest stride-aligned rectangle around the frame
+    scaled to ``imgsz`` (``fit_input_shape``).
+    """
 
     def __init__(
         self,
@@ -76,33 +97,71 @@ class YoloDetector:
         self.model_version = model_version
         self.cfg = cfg
         self.runtime = backend.name
+        self.streams = backend.streams
         self._backend = backend
         self._path = model_path
-        self.imgsz = self._resolve_imgsz(imgsz)
+        self._fixed_shape, self.imgsz = self._resolve_input(imgsz)
+        self._stride = _metadata_stride(backend.metadata)
+        self._shapes: dict[tuple[int, int], tuple[int, int]] = {}  # frame (h, w) -> input (h, w)
+        self._seen: set[tuple[int, int]] = set()  # frame sizes of real frames (not warm-up ones)
+        self._seen_lock = threading.Lock()
         self._column_order, self.class_names = self._resolve_classes()
 
-    def _resolve_imgsz(self, requested: int | None) -> int:
+    @property
+    def backend(self) -> InferenceBackend:
+        """The runtime backend (benchmarks time its forward pass alone)."""
+        return self._backend
+
+    @property
+    def dynamic(self) -> bool:
+        """True when the model takes any stride-aligned input height and width."""
+        return self._fixed_shape is None
+
+    @property
+    def frame_sizes(self) -> frozenset[tuple[int, int]]:
+        """The (height, width) of every real frame size this detector has run on."""
+        with self._seen_lock:
+            return frozenset(self._seen)
+
+    def input_shape_for(self, frame_hw: tuple[int, int]) -> tuple[int, int]:
+        """The (height, width) model input a frame of ``frame_hw`` is letterboxed to."""
+        if self._fixed_shape is not None:
+            return self._fixed_shape
+        shape = self._shapes.get(frame_hw)
+        if shape is None:
+            shape = fit_input_shape(frame_hw, self.imgsz, self._stride)
+            self._shapes[frame_hw] = shape  # a dict store is atomic; a race only computes it twice
+        return shape
+
+    def _resolve_input(self, requested: int | None) -> tuple[tuple[int, int] | None, int]:
         shape = self._backend.input_shape
         if len(shape) != 4 or shape[1] not in (3, None):
-            raise ModelLoadError(self._path, f"expected an NCHW image input (1, 3, S, S), got {list(shape)}")
+            raise ModelLoadError(self._path, f"expected an NCHW image input (1, 3, H, W), got {list(shape)}")
         height, width = shape[2], shape[3]
         if height is not None and width is not None:
-            if height != width:
-                raise ModelLoadError(self._path, f"expected a square input, got {height}x{width}")
-            if requested is not None and requested != height:
+            if requested is not None and requested != max(height, width):
                 raise ModelLoadError(
                     self._path,
-                    f"the model was exported for imgsz {height}, not {requested}; drop imgsz or re-export",
+                    f"the model was exported for imgsz {max(height, width)}, not {requested}; "
+                    "drop imgsz or re-export",
                 )
-            return int(height)
-        return requested or _metadata_imgsz(self._backend.metadata) or DEFAULT_IMGSZ
+            return (int(height), int(width)), int(max(height, width))
+        if (height is None) != (width is None):
+            raise ModelLoadError(
+                self._path, f"expected both input sides fixed or both dynamic, got {list(shape)}"
+            )
+        return None, requested or _metadata_imgsz(self._backend.metadata) or DEFAULT_IMGSZ
 
     def _resolve_classes(self) -> tuple[np.ndarray, tuple[str, ...]]:
         """Which output column holds each of CLASS_NAMES; checked with one dummy pass."""
+        side = self.imgsz if self._fixed_shape is None else None
+        height, width = self._fixed_shape or (side, side)
         try:
-            out = self._backend.run(np.zeros((1, 3, self.imgsz, self.imgsz), dtype=np.float32))
+            out, _ = self._backend.submit(np.full((height, width, 3), 114, dtype=np.uint8)).result()
+        except ModelLoadError:
+            raise
         except Exception as err:  # a runtime error here means the graph does not fit this input
-            raise ModelLoadError(self._path, f"the model fails on a {self.imgsz}px input ({err})") from err
+            raise ModelLoadError(self._path, f"the model fails on a {height}x{width} input ({err})") from err
         if out.ndim != 3 or out.shape[0] != 1 or out.shape[1] < 5:
             raise ModelLoadError(
                 self._path, f"expected a YOLOv8 detect output (1, 4 + nc, N), got {list(out.shape)}"
@@ -121,17 +180,34 @@ class YoloDetector:
         order = np.asarray([names.index(name) for name in CLASS_NAMES], dtype=np.int64)
         return order, CLASS_NAMES
 
-    def warmup(self, n: int = 2) -> None:
-        dummy = np.full((self.imgsz, self.imgsz, 3), 114, dtype=np.uint8)
-        for _ in range(n):
-            self.detect(dummy)
+    def warmup(self, n: int = 2, frame_sizes: frozenset[tuple[int, int]] | None = None) -> None:
+        """Run ``n`` grey frames of each size in ``frame_sizes`` (default: a square ``imgsz``), so
+        the first real frame does not pay for lazy initialisation or compiling a new input shape."""
+        for height, width in sorted(frame_sizes or {(self.imgsz, self.imgsz)}):
+            dummy = np.full((height, width, 3), 114, dtype=np.uint8)
+            for _ in range(n):
+                self._submit(dummy).result()
 
-    def detect(self, image_bgr: np.ndarray) -> DetectionResult:
+    def submit(self, image_bgr: np.ndarray) -> PendingDetection:
+        """Letterbox ``image_bgr`` (BGR uint8, (H, W, 3)) and start its forward pass."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise ValueError(f"expected a BGR uint8 (H, W, 3) image, got {image_bgr.dtype} {image_bgr.shape}")
+        size = (image_bgr.shape[0], image_bgr.shape[1])
+        if size not in self._seen:
+            with self._seen_lock:
+                self._seen.add(size)
+        return self._submit(image_bgr)
+
+    def _submit(self, image_bgr: np.ndarray) -> PendingDetection:
         start = time.perf_counter()
-        boxed, info = letterbox(image_bgr, self.imgsz)
-        output = self._backend.run(to_input_tensor(boxed))
+        boxed, info = letterbox(image_bgr, self.input_shape_for(image_bgr.shape[:2]))
+        prep_ms = (time.perf_counter() - start) * 1000.0
+        return PendingDetection(self, info, self._backend.submit(boxed), prep_ms)
+
+    def detect(self, image_bgr: np.ndarray) -> DetectionResult:
+        return self.submit(image_bgr).result()
+
+    def _decode(self, output: np.ndarray, info: LetterboxInfo) -> list[Detection]:
         raw = decode_yolov8(
             output,
             conf_threshold=self.cfg.conf_threshold,
@@ -139,22 +215,23 @@ class YoloDetector:
             max_detections=self.cfg.max_detections,
         )
         detections: list[Detection] = []
-        if len(raw):
-            scores = raw.scores[:, self._column_order]
-            boxes = info.to_original(raw.boxes).tolist()
-            probs = normalise_scores(scores).tolist()
-            top = scores.argmax(axis=1).tolist()
-            conf = scores.max(axis=1).tolist()
-            for box, p, cls, c in zip(boxes, probs, top, conf, strict=True):
-                # A box entirely in the padding collapses when clipped to the frame: nothing to report.
-                if box[2] - box[0] < 1e-3 or box[3] - box[1] < 1e-3:
-                    continue
-                detections.append(
-                    Detection(
-                        box=tuple(box),
-                        class_name=self.class_names[cls],
-                        confidence=min(1.0, max(0.0, c)),
-                        class_probs=tuple(min(1.0, max(0.0, v)) for v in p),
-                    )
+        if not len(raw):
+            return detections
+        scores = raw.scores[:, self._column_order]
+        boxes = info.to_original(raw.boxes).tolist()
+        probs = normalise_scores(scores).tolist()
+        top = scores.argmax(axis=1).tolist()
+        conf = scores.max(axis=1).tolist()
+        for box, p, cls, c in zip(boxes, probs, top, conf, strict=True):
+            # A box entirely in the padding collapses when clipped to the frame: nothing to report.
+            if box[2] - box[0] < 1e-3 or box[3] - box[1] < 1e-3:
+                continue
+            detections.append(
+                Detection(
+                    box=tuple(box),
+                    class_name=self.class_names[cls],
+                    confidence=min(1.0, max(0.0, c)),
+                    class_probs=tuple(min(1.0, max(0.0, v)) for v in p),
                 )
-        return DetectionResult(detections=detections, inference_ms=(time.perf_counter() - start) * 1000.0)
+            )
+        return detections

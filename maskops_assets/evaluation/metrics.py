@@ -103,7 +103,7 @@ def evaluate_model(
             data=str(data_yaml),
             split=split,
             imgsz=imgsz,
-            batch=1 if is_onnx else batch,  # the exported graph has a fixed batch of 1
+            batch=1 if is_onnx else batch,  # one image at a time, as an edge camera runs the graph
             device="cpu",
             workers=0,
             plots=True,  # ultralytics only fills the confusion matrix when plotting
@@ -129,7 +129,7 @@ def evaluate_model(
     latency_ms = latency_p90 = None
     onnx_path = model_path if is_onnx else (Path(onnx_for_latency) if onnx_for_latency else None)
     if onnx_path is not None:
-        stats = measure_onnx_latency(onnx_path, runs=latency_runs)
+        stats = measure_onnx_latency(onnx_path, imgsz=imgsz, runs=latency_runs)
         latency_ms, latency_p90 = stats.median_ms, stats.p90_ms
 
     return EvaluationResult(

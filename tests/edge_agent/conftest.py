@@ -29,8 +29,12 @@ def build_yolo_onnx(
     names: Sequence[str] = CLASS_NAMES,
     scale_by_brightness: bool = False,
     metadata: dict[str, str] | None = None,
+    dynamic: bool = False,
 ) -> Path:
     """Write a YOLOv8-shaped ONNX model: input (1, 3, imgsz, imgsz), output (1, 4 + nc, n_anchors).
+
+    With ``dynamic`` the input is (1, 3, "height", "width"), as the platform exports it, and
+    the graph runs on any size (its boxes stay where the table puts them, in input pixels).
 
     The output is the given boxes (cx, cy, w, h + scores per anchor, the other anchors scoring 0)
     plus 0 x the input mean, so it really runs on the input; with ``scale_by_brightness`` the
@@ -71,7 +75,11 @@ def build_yolo_onnx(
     graph = helper.make_graph(
         nodes,
         "fake_yolov8",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, imgsz, imgsz])],
+        [
+            helper.make_tensor_value_info(
+                "images", TensorProto.FLOAT, [1, 3, "height", "width"] if dynamic else [1, 3, imgsz, imgsz]
+            )
+        ],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + nc, n_anchors])],
         initializers,
     )

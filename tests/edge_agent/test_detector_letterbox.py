@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from edge_agent.detector.letterbox import PAD_VALUE, letterbox, to_input_tensor
+from edge_agent.detector.letterbox import PAD_VALUE, fit_input_shape, letterbox, to_input_tensor
 
 
 @pytest.mark.parametrize(("height", "width"), [(480, 640), (640, 480), (100, 300), (320, 320), (50, 60)])
@@ -55,3 +55,35 @@ def test_input_tensor_is_rgb_nchw_unit_range():
     tensor = to_input_tensor(boxed)
     assert tensor.shape == (1, 3, 8, 8) and tensor.dtype == np.float32
     assert tensor[0, 0].max() == pytest.approx(1.0) and tensor[0, 2].max() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("frame_hw", "imgsz", "expected"),
+    [
+        ((480, 640), 320, (256, 320)),  # 4:3 camera: 320x240 content, padded to a stride multiple
+        ((640, 480), 320, (320, 256)),
+        ((720, 1280), 640, (384, 640)),  # 16:9: 640x360 -> 384
+        ((320, 320), 320, (320, 320)),
+        ((100, 3000), 320, (32, 320)),  # a sliver still gets one stride
+        ((480, 640), 300, (256, 320)),  # imgsz is rounded up to the stride first
+    ],
+)
+def test_fit_input_shape_is_the_smallest_stride_aligned_rectangle(frame_hw, imgsz, expected):
+    assert fit_input_shape(frame_hw, imgsz) == expected
+
+
+def test_letterbox_into_a_rectangle_centres_with_little_padding():
+    image = np.full((480, 640, 3), 200, dtype=np.uint8)
+    boxed, info = letterbox(image, (256, 320))
+    assert boxed.shape == (256, 320, 3) and boxed.flags.c_contiguous
+    assert (info.scale, info.pad_left, info.pad_top) == (0.5, 0, 8)
+    assert (boxed[:8] == PAD_VALUE).all() and (boxed[-8:] == PAD_VALUE).all()
+    assert (boxed[8:248] == 200).all()
+    frame_box = np.array([[100, 50, 300, 400]], np.float32)
+    np.testing.assert_allclose(info.to_input(frame_box), [[50, 33, 150, 208]])
+    np.testing.assert_allclose(info.to_original(info.to_input(frame_box)), frame_box, atol=1e-3)
+
+
+def test_fit_input_shape_refuses_an_empty_frame():
+    with pytest.raises(ValueError, match="empty frame"):
+        fit_input_shape((0, 640), 320)

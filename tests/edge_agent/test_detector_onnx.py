@@ -123,5 +123,10 @@ def test_threads_are_set_explicitly_on_the_session(make_yolo_onnx, monkeypatch):
 
     monkeypatch.setattr(ort, "InferenceSession", spy)
     path = make_yolo_onnx([((1.0, 1.0, 9.0, 9.0), (0.9, 0.1, 0.0))])
-    load_detector(path, model_version="v1", cfg=DetectorConfig(runtime="onnxruntime", threads=3))
-    assert seen == [3]
+    load_detector(path, model_version="v1", cfg=DetectorConfig(runtime="onnxruntime", threads=3, streams=1))
+    # two passes at once share the threads: 2 each
+    load_detector(path, model_version="v1", cfg=DetectorConfig(runtime="onnxruntime", threads=4, streams=2))
+    # the default: one stream per thread (at most 4), one thread each
+    detector = load_detector(path, model_version="v1", cfg=DetectorConfig(runtime="onnxruntime", threads=3))
+    assert seen == [3, 2, 1]
+    assert detector.streams == 3

@@ -158,3 +158,32 @@ def test_configured_model_path_is_the_fallback(env, make_yolo_onnx, tmp_path: Pa
     make_sync(other).restore(broken, "factory")
     assert other["cam-c"].current().detector is None
     assert refusals(metrics, "load_failed") == 1
+
+
+def test_a_new_model_is_warmed_up_on_the_frame_sizes_the_cameras_send(
+    env, make_yolo_onnx, monkeypatch
+) -> None:
+    """A dynamic-shape model compiles an input shape per frame size; the swap must not leave
+    that to the first real frame after it."""
+    from edge_agent.detector.yolo import YoloDetector
+
+    warmed: dict[str, frozenset | None] = {}
+    real_warmup = YoloDetector.warmup
+
+    def spy(self, n=2, frame_sizes=None):
+        warmed[self.model_version] = frame_sizes
+        return real_warmup(self, n, frame_sizes)
+
+    monkeypatch.setattr(YoloDetector, "warmup", spy)
+    store, _, holders, make_sync = env
+    v1 = make_yolo_onnx(BOX_A, name="v1.onnx", dynamic=True)
+    release(store, "r1", publish(store, "v1", v1.read_bytes()))
+    sync = make_sync()
+    sync.poll_once()
+    holders["cam-a"].current().detector.detect(np.zeros((480, 640, 3), np.uint8))
+    holders["cam-b"].current().detector.detect(np.zeros((720, 1280, 3), np.uint8))
+    v2 = make_yolo_onnx(BOX_B, name="v2.onnx", dynamic=True)
+    release(store, "r2", publish(store, "v2", v2.read_bytes()))
+    sync.poll_once()
+    assert holders["cam-a"].current().model_version == "v2"
+    assert warmed == {"v1": None, "v2": frozenset({(480, 640), (720, 1280)})}

@@ -167,3 +167,49 @@ def _data_resources(home: Path) -> dict:
         ),
         "work_dir": WorkDirResource(root=str(home / "work")),
     }
+
+
+# --- toy ONNX graphs (export / latency): built with onnx.helper, no training, no torch ----------
+
+
+@pytest.fixture
+def toy_onnx(tmp_path: Path):
+    """A factory: ``toy_onnx(name, input_shape, channels=7, reshape=None)`` writes a tiny detector-like
+    ONNX graph and returns its path.
+
+    The graph is a stride-32 convolution to ``channels`` outputs, reshaped to ``(1, channels, N)``
+    (N = (H/32)(W/32)) like a raw YOLO output; ``input_shape`` dims may be ints or names (dynamic).
+    ``reshape`` fixes the reshape target (e.g. ``(1, 7, 9)``): such a graph declares dynamic
+    input dims but only runs at the one size whose cell count matches.
+    """
+
+    def build(
+        name: str, input_shape: list, channels: int = 7, reshape: tuple[int, ...] | None = None
+    ) -> Path:
+        import numpy as np
+        import onnx
+        from onnx import TensorProto, helper, numpy_helper
+
+        in_channels = input_shape[1] if isinstance(input_shape[1], int) else 3
+        weight = np.random.default_rng(0).standard_normal((channels, in_channels, 32, 32)).astype(np.float32)
+        graph = helper.make_graph(
+            [
+                helper.make_node("Conv", ["images", "w"], ["features"], strides=[32, 32]),
+                helper.make_node("Reshape", ["features", "shape"], ["output0"]),
+            ],
+            "toy",
+            [helper.make_tensor_value_info("images", TensorProto.FLOAT, input_shape)],
+            [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, channels, "N"])],
+            initializer=[
+                numpy_helper.from_array(weight, "w"),
+                numpy_helper.from_array(np.array(reshape or (1, channels, -1), np.int64), "shape"),
+            ],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx.checker.check_model(model)
+        path = tmp_path / name
+        onnx.save(model, str(path))
+        return path
+
+    return build

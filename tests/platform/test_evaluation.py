@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from maskops_assets.evaluation.latency import measure_onnx_latency
 from maskops_assets.evaluation.metrics import EvaluationError, EvaluationResult, evaluate_model
 from maskops_assets.evaluation.plots import render_plots
 from maskops_assets.training.export import export_onnx
@@ -64,6 +65,29 @@ def test_onnx_model_can_be_evaluated_directly(evaluated, tiny_data_yaml):
     onnx_result = evaluate_model(exported.onnx, tiny_data_yaml, "test", imgsz=96, latency_runs=3, out_dir=out)
     assert onnx_result.latency_ms is not None
     assert onnx_result.map50 == pytest.approx(result.map50, abs=0.1)
+
+
+def test_latency_of_the_dynamic_export_needs_imgsz(evaluated):
+    _, exported, _ = evaluated
+    with pytest.raises(ValueError, match=r"model\.onnx has a dynamic input height.*pass imgsz"):
+        measure_onnx_latency(exported.onnx, runs=1)
+    stats = measure_onnx_latency(exported.onnx, imgsz=96, runs=3, warmup=1)
+    assert stats.runs == 3 and 0 < stats.median_ms <= stats.p90_ms
+
+
+def test_latency_of_toy_graphs_static_and_dynamic(toy_onnx):
+    static = toy_onnx("static.onnx", [1, 3, 64, 64])
+    assert measure_onnx_latency(static, runs=2).runs == 2  # static dims need no imgsz
+    assert measure_onnx_latency(static, imgsz=64, runs=2).runs == 2
+    dynamic = toy_onnx("dynamic.onnx", ["batch", 3, "height", "width"])
+    with pytest.raises(ValueError, match=r"dynamic\.onnx has a dynamic input height"):
+        measure_onnx_latency(dynamic, runs=2)
+    assert measure_onnx_latency(dynamic, imgsz=64, runs=2).median_ms > 0
+    # a graph that only runs at 96 x 96 shows imgsz is the size timed, not 1 x 1
+    only_96 = toy_onnx("only96.onnx", ["batch", 3, "height", "width"], reshape=(1, 7, 9))
+    assert measure_onnx_latency(only_96, imgsz=96, runs=2).runs == 2
+    with pytest.raises(Exception, match=r"(?i)reshape"):
+        measure_onnx_latency(only_96, imgsz=64, runs=2)
 
 
 def test_missing_split_is_an_actionable_error(evaluated, tmp_path):

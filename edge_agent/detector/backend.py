@@ -1,0 +1,56 @@
+"""What a runtime backend offers the detector: one model, frames in, raw YOLOv8 output out.
+
+A backend takes a letterboxed BGR uint8 image (it does its own conversion to the model's
+float RGB input, where its runtime does that fastest) and starts the forward pass without
+waiting for it: ``submit`` returns a ``PendingForward`` whose ``result`` blocks. With
+``streams`` > 1 that many passes run at once, so a camera worker can decode and post-process
+one frame while the model runs on the next; with ``streams`` = 1 a pass runs as soon as it
+is submitted and one frame is handled at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class PendingForward(Protocol):
+    """A forward pass that was started; ``result`` waits for it."""
+
+    def result(self) -> tuple[np.ndarray, float]:
+        """The first output (1, 4 + nc, N) and the milliseconds the runtime spent on the pass."""
+        ...
+
+
+class InferenceBackend(Protocol):
+    """A model on one runtime. ``input_shape`` is the model's NCHW input, None where dynamic."""
+
+    name: str
+    input_shape: tuple[int | None, ...]
+    metadata: dict[str, str]
+    streams: int
+
+    def submit(self, boxed_bgr: np.ndarray) -> PendingForward:
+        """Start a forward pass on a letterboxed (H, W, 3) BGR uint8 image."""
+        ...
+
+
+class FinishedForward:
+    """A pass that already ran (or failed): ``result`` returns it or raises its error."""
+
+    __slots__ = ("_error", "_ms", "_output")
+
+    def __init__(self, output: np.ndarray | None, ms: float, error: BaseException | None = None) -> None:
+        self._output, self._ms, self._error = output, ms, error
+
+    def result(self) -> tuple[np.ndarray, float]:
+        if self._error is not None:
+            raise self._error
+        assert self._output is not None
+        return self._output, self._ms
+
+
+def split_threads(threads: int, streams: int) -> int:
+    """Threads each of ``streams`` concurrent passes gets out of ``threads`` in all (at least 1)."""
+    return max(1, threads // max(1, streams))

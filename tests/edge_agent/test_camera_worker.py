@@ -1,0 +1,113 @@
+"""The camera worker's pipeline: frames in flight finish in order, on the model they started on,
+and a failure belongs to its own frame only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge_agent.camera_worker import CameraWorker
+from edge_agent.config import CameraConfig, WatchdogConfig
+from edge_agent.detector import DetectorConfig, load_detector
+from edge_agent.frames import Frame
+from edge_agent.gate import FrameGate, GateConfig
+from edge_agent.metrics import AgentMetrics
+from edge_agent.model_sync import ActiveModel, ModelHolder
+from edge_agent.outbox import Outbox, OutboxConfig
+from edge_agent.telemetry import TelemetryBatcher, TelemetryConfig
+from edge_agent.transport import LocalDirTransport
+
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def _frame(i: int, level: int = 128, size: tuple[int, int] = (48, 64)) -> Frame:
+    image = np.full((*size, 3), level, np.uint8)
+    image[0, 0] = i  # distinct frames
+    return Frame("cam", i, image, T0 + timedelta(seconds=i), "test://cam")
+
+
+@pytest.fixture
+def worker_env(tmp_path: Path, make_yolo_onnx):
+    path = make_yolo_onnx([((16.0, 16.0, 48.0, 48.0), (0.55, 0.40, 0.05))], imgsz=64, dynamic=True)
+
+    def detector(version: str, streams: int):
+        cfg = DetectorConfig(runtime="openvino", threads=2, streams=streams)
+        return ActiveModel(load_detector(path, model_version=version, cfg=cfg), version, None, "config")
+
+    holder = ModelHolder("cam")
+    outbox = Outbox(tmp_path / "outbox", OutboxConfig(), LocalDirTransport(tmp_path / "store"))
+    telemetry = TelemetryBatcher(TelemetryConfig(batch_rows=10_000), outbox)
+    rows = []
+    real_add = telemetry.add
+    telemetry.add = lambda row: (rows.append(row), real_add(row))  # type: ignore[method-assign]
+    cfg = CameraConfig.model_validate(
+        {"camera_id": "cam", "source": {"kind": "video", "uri": "unused.mp4"}, "gate": {"target_fps": 0}}
+    )
+    worker = CameraWorker(cfg, holder, outbox, telemetry, AgentMetrics(), watchdog=WatchdogConfig())
+    yield worker, holder, detector, rows
+    outbox.close()
+
+
+def test_frames_in_flight_finish_in_order_and_the_pipeline_stays_full(worker_env):
+    worker, holder, detector, rows = worker_env
+    holder.swap(detector("v1", streams=3))
+    for i in range(5):
+        worker.submit(_frame(i))
+        # three streams: up to two frames wait in flight between calls
+        assert worker.counters.frames_analysed == max(0, i - 1)
+    worker.finish_in_flight()
+    assert worker.counters.frames_analysed == 5
+    assert [r.ts for r in rows] == [T0 + timedelta(seconds=i) for i in range(5)]
+    assert all(r.num_detections == 1 and r.inference_ms > 0 for r in rows)
+
+
+def test_a_swap_lands_between_frames_and_in_flight_frames_finish_on_their_model(worker_env):
+    worker, holder, detector, rows = worker_env
+    holder.swap(detector("v1", streams=2))
+    worker.submit(_frame(0))
+    worker.submit(_frame(1))  # frame 0 finished, frame 1 in flight on v1
+    holder.swap(detector("v2", streams=2))
+    worker.submit(_frame(2))
+    worker.submit(_frame(3))
+    worker.finish_in_flight()
+    assert [r.model_version for r in rows] == ["v1", "v1", "v2", "v2"]
+
+
+def test_a_failing_frame_is_counted_against_itself_and_the_others_finish(worker_env, monkeypatch):
+    worker, holder, detector, rows = worker_env
+    holder.swap(detector("v1", streams=2))
+    real_finish = worker._finish
+
+    def finish(item):
+        if item.frame.index == 1:
+            raise RuntimeError("decode blew up")
+        real_finish(item)
+
+    monkeypatch.setattr(worker, "_finish", finish)
+    for i in range(4):
+        worker.submit(_frame(i))
+    worker.finish_in_flight()
+    assert worker.counters.frame_errors == 1
+    assert [r.ts.second for r in rows] == [0, 2, 3]
+
+
+def test_a_gated_frame_flushes_the_pipeline(worker_env):
+    """With frames skipped by the gate nothing new overlaps the pass: in-flight ones finish now."""
+    worker, holder, detector, _ = worker_env
+    holder.swap(detector("v1", streams=2))
+    worker.gate = FrameGate(GateConfig(target_fps=1.0))
+    worker.submit(_frame(0))
+    assert worker.counters.frames_analysed == 0  # in flight
+    skipped = Frame("cam", 1, _frame(1).image, T0 + timedelta(seconds=0.5), "test://cam")
+    worker.submit(skipped)  # within the 1 fps cap: not analysed
+    assert worker.counters.frames_analysed == 1
+
+
+def test_without_a_model_frames_still_give_telemetry(worker_env):
+    worker, _, _, rows = worker_env
+    worker.process(_frame(0))
+    assert worker.counters.frames_analysed == 1
+    assert rows[0].model_version == "none" and rows[0].num_detections == 0
