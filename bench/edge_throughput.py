@@ -206,7 +206,8 @@ def measure_forward(
 ) -> tuple[float, str]:
     """The runtime's own forward-pass rate, configured and fed as the agent runs it: the same
     detector loader and config (threads, streams), the frame letterboxed to the input shape the
-    agent uses for it, and ``streams`` passes kept in flight. Nothing but forward passes."""
+    agent uses for it, and as many passes kept in flight as the agent keeps (twice the streams).
+    Nothing but forward passes."""
     from edge_agent.detector import DetectorConfig, load_detector
     from edge_agent.detector.letterbox import letterbox
 
@@ -216,8 +217,9 @@ def measure_forward(
     shape = detector.input_shape_for(frame.shape[:2])
     boxed, _ = letterbox(frame, shape)
     streams = detector.streams
-    in_flight = [backend.submit(boxed) for _ in range(streams)]
-    for _ in range(3 * streams):  # warm up
+    depth = 2 * streams
+    in_flight = [backend.submit(boxed) for _ in range(depth)]
+    for _ in range(3 * depth):  # warm up
         in_flight.pop(0).result()
         in_flight.append(backend.submit(boxed))
     start = time.perf_counter()
@@ -227,8 +229,8 @@ def measure_forward(
     for pending in in_flight:
         pending.result()
     elapsed = time.perf_counter() - start
-    how = f"{shape[0]}x{shape[1]} input, {streams} stream(s), {threads} threads"
-    return (n + streams) / elapsed, how
+    how = f"{shape[0]}x{shape[1]} input, {streams} stream(s), {depth} in flight, {threads} threads"
+    return (n + depth) / elapsed, how
 
 
 def measure_ultralytics(pt: Path, video: Path, imgsz: int, out: Path, threads: int) -> float:

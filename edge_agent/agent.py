@@ -143,6 +143,7 @@ class EdgeAgent:
         if self.cfg.http.enabled:
             self.http = MetricsServer(self.cfg.http, self.metrics, self.health)
             self.http.start()
+        self.telemetry.warm_up()
         self.outbox.start()
         for worker in self.workers:
             worker.start()

@@ -39,7 +39,10 @@ def compute_frame_stats(image_bgr: np.ndarray) -> FrameStats:
     small = shrink(image_bgr, STATS_MAX_SIDE)
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     mean, std = cv2.meanStdDev(grey)
-    blur = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+    # 16-bit Laplacian (exact for uint8 input: |values| <= 1020) and OpenCV's own variance:
+    # the same figure as numpy's var on a float64 Laplacian, at half the cost
+    _, lap_std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
+    blur = float(lap_std[0, 0]) ** 2
     mean_b, mean_g, mean_r = (float(v) for v in cv2.mean(small)[:3])
     saturation = float(cv2.mean(cv2.cvtColor(small, cv2.COLOR_BGR2HSV)[:, :, 1])[0])
     return FrameStats(

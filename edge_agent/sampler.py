@@ -16,10 +16,11 @@ with the highest priority is recorded. Priority (0..1, higher = more informative
 evicts the lowest first) is the rule's score for the uncertainty rules and a fixed setting for
 ``random`` and ``motion_no_detection``.
 
-A kept frame must then pass near-duplicate suppression (a 64-bit dHash compared with frames
-kept in the last ``dedup_window_s``; a static scene does not flood the queue) and the per-minute
-and per-hour budgets. Windows run on the frame's ``captured_at`` unless ``now`` is given, so a
-replayed video file samples the same way however fast it is read.
+A kept frame must then fit the per-minute and per-hour budgets (checked first: cheap) and pass
+near-duplicate suppression (a 64-bit dHash compared with frames kept in the last
+``dedup_window_s``; a static scene does not flood the queue). Windows run on the frame's
+``captured_at`` unless ``now`` is given, so a replayed video file samples the same way however
+fast it is read.
 """
 
 from __future__ import annotations
@@ -178,12 +179,13 @@ class Sampler:
             self._kept_at.clear()
             self._recent_hashes.clear()
 
+        # The budget first: it is cheap, and a frame over budget needs no hash.
+        if not self._within_budget(t):
+            self.stats.dropped_by_budget += 1
+            return None
         frame_hash = dhash(frame.image)
         if self._is_duplicate(frame_hash, t):
             self.stats.dropped_as_duplicate += 1
-            return None
-        if not self._within_budget(t):
-            self.stats.dropped_by_budget += 1
             return None
 
         self._kept_at.append(t)

@@ -99,6 +99,12 @@ class TelemetryBatcher:
         if ready:
             self._write(row.camera_id, ready)
 
+    def warm_up(self) -> None:
+        """Encode an empty batch once, before the cameras start: pyarrow's first conversion
+        loads its lazy parts (pandas too, where installed), a stall of about 0.3 s that would
+        otherwise land in a camera thread at the first sealed batch."""
+        rows_to_parquet([])
+
     def tick(self) -> None:
         """Seal batches whose oldest row is ``batch_seconds`` old; call it periodically."""
         with self._lock:

@@ -3,9 +3,9 @@
 A backend takes a letterboxed BGR uint8 image (it does its own conversion to the model's
 float RGB input, where its runtime does that fastest) and starts the forward pass without
 waiting for it: ``submit`` returns a ``PendingForward`` whose ``result`` blocks. With
-``streams`` > 1 that many passes run at once, so a camera worker can decode and post-process
-one frame while the model runs on the next; with ``streams`` = 1 a pass runs as soon as it
-is submitted and one frame is handled at a time.
+``streams`` > 1 that many passes run at once; more may be submitted, and they queue inside the
+runtime, which starts the next one the moment a pass ends. A caller that keeps about twice
+``streams`` frames in flight keeps every stream busy while it decodes and post-processes.
 """
 
 from __future__ import annotations
@@ -20,6 +20,10 @@ class PendingForward(Protocol):
 
     def result(self) -> tuple[np.ndarray, float]:
         """The first output (1, 4 + nc, N) and the milliseconds the runtime spent on the pass."""
+        ...
+
+    def done(self) -> bool:
+        """True when ``result`` would not wait."""
         ...
 
 
@@ -43,6 +47,9 @@ class FinishedForward:
 
     def __init__(self, output: np.ndarray | None, ms: float, error: BaseException | None = None) -> None:
         self._output, self._ms, self._error = output, ms, error
+
+    def done(self) -> bool:
+        return True
 
     def result(self) -> tuple[np.ndarray, float]:
         if self._error is not None:

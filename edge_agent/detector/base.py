@@ -81,13 +81,17 @@ class PendingResult(Protocol):
         """Wait for the pass; the frame's boxes in its own pixels."""
         ...
 
+    def done(self) -> bool:
+        """True when ``result`` would not wait."""
+        ...
+
 
 @runtime_checkable
 class Detector(Protocol):
     """A loaded model ready to run on BGR frames.
 
-    streams: how many frames a caller may have submitted and not yet collected at once to keep
-    the runtime busy (more is allowed; they queue).
+    streams: how many forward passes run at once. A caller keeps about twice as many frames
+    submitted and not yet collected, so a stream never waits for the caller (more queue).
     """
 
     model_version: str

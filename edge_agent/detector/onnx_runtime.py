@@ -35,6 +35,9 @@ class _FuturePass:
     def result(self) -> tuple[np.ndarray, float]:
         return self._future.result()
 
+    def done(self) -> bool:
+        return self._future.done()
+
 
 class OnnxRuntimeBackend:
     """One ``InferenceSession`` on the CPU execution provider.

@@ -46,6 +46,9 @@ class _OpenVinoPass:
     def __init__(self, pool: _RequestPool, request: ov.InferRequest, image: np.ndarray) -> None:
         self._pool, self._request, self._input = pool, request, image
 
+    def done(self) -> bool:
+        return self._input is None or bool(self._request.wait_for(0))
+
     def result(self) -> tuple[np.ndarray, float]:
         request = self._request
         try:

@@ -69,6 +69,10 @@ class PendingDetection:
     ) -> None:
         self._detector, self._info, self._forward, self._prep_ms = detector, info, forward, prep_ms
 
+    def done(self) -> bool:
+        """True when ``result`` would not wait for the forward pass."""
+        return self._forward.done()
+
     def result(self) -> DetectionResult:
         output, forward_ms = self._forward.result()
         start = time.perf_counter()

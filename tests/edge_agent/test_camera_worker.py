@@ -3,6 +3,7 @@ and a failure belongs to its own frame only."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,17 +52,53 @@ def worker_env(tmp_path: Path, make_yolo_onnx):
     outbox.close()
 
 
+class _NeverDoneEarly:
+    """Wraps a detector so no pass reports itself finished before ``result`` is called: the
+    worker then holds exactly as many frames as its limit allows."""
+
+    def __init__(self, detector) -> None:
+        self._detector = detector
+        self.streams = detector.streams
+
+    def submit(self, image):
+        pending = self._detector.submit(image)
+
+        class Pending:
+            done = staticmethod(lambda: False)
+            result = staticmethod(pending.result)
+
+        return Pending()
+
+
 def test_frames_in_flight_finish_in_order_and_the_pipeline_stays_full(worker_env):
     worker, holder, detector, rows = worker_env
-    holder.swap(detector("v1", streams=3))
-    for i in range(5):
+    active = detector("v1", streams=2)
+    holder.swap(ActiveModel(_NeverDoneEarly(active.detector), "v1", None, "config"))
+    for i in range(8):
         worker.submit(_frame(i))
-        # three streams: up to two frames wait in flight between calls
-        assert worker.counters.frames_analysed == max(0, i - 1)
+        # two streams: up to four frames in flight, three between calls (both streams busy
+        # while this thread post-processes the oldest)
+        assert len(worker._in_flight) == min(i + 1, 3)
+        assert worker.counters.frames_analysed == max(0, i - 2)
     worker.finish_in_flight()
-    assert worker.counters.frames_analysed == 5
-    assert [r.ts for r in rows] == [T0 + timedelta(seconds=i) for i in range(5)]
+    assert worker.counters.frames_analysed == 8
+    assert [r.ts for r in rows] == [T0 + timedelta(seconds=i) for i in range(8)]
     assert all(r.num_detections == 1 and r.inference_ms > 0 for r in rows)
+
+
+def test_finished_passes_are_collected_without_waiting_for_a_full_pipeline(worker_env):
+    worker, holder, detector, rows = worker_env
+    holder.swap(detector("v1", streams=2))
+    worker.submit(_frame(0))
+    deadline = time.monotonic() + 10
+    while not worker._in_flight[0].pending.done():  # frame 0's pass ends in the background
+        assert time.monotonic() < deadline, "the forward pass never finished"
+        time.sleep(0.001)
+    assert worker.counters.frames_analysed == 0
+    worker.submit(_frame(1))
+    assert worker.counters.frames_analysed >= 1  # frame 0 collected although the pipeline is not full
+    worker.finish_in_flight()
+    assert [r.ts.second for r in rows] == [0, 1]
 
 
 def test_a_swap_lands_between_frames_and_in_flight_frames_finish_on_their_model(worker_env):

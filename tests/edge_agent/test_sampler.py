@@ -124,6 +124,20 @@ def test_budget_per_minute_and_per_hour():
     assert sampler.stats.dropped_by_budget == 19
 
 
+def test_frames_over_budget_are_not_hashed(monkeypatch):
+    """A busy camera fires on most frames; hashing only the ones the budget lets through keeps
+    the per-frame cost down."""
+    import edge_agent.sampler as sampler_module
+
+    hashed = []
+    real = sampler_module.dhash
+    monkeypatch.setattr(sampler_module, "dhash", lambda image: hashed.append(1) or real(image))
+    sampler = Sampler(_cfg(uncertainty_band=(0.4, 0.7), max_per_minute=2), "cam")
+    kept = [_consider(sampler, _frame(i, seconds=1.0), [_det(0.55)]) is not None for i in range(30)]
+    assert kept.count(True) == 2 and sampler.stats.dropped_by_budget == 28
+    assert len(hashed) == 2
+
+
 def test_budget_windows_use_now_when_given():
     sampler = Sampler(_cfg(uncertainty_band=(0.4, 0.7), max_per_minute=1), "cam")
     result = DetectionResult([_det(0.55)], 1.0)
