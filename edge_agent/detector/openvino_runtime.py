@@ -50,6 +50,8 @@ class _OpenVinoPass:
         return self._input is None or bool(self._request.wait_for(0))
 
     def result(self) -> tuple[np.ndarray, float]:
+        if self._input is None:  # the request went back to the pool; it may run another frame now
+            raise RuntimeError("this forward pass was already collected")
         request = self._request
         try:
             request.wait()

@@ -85,3 +85,14 @@ def test_openvino_compiles_each_input_shape_once(make_yolo_onnx):
         detector.detect(np.zeros((16, 64, 3), np.uint8))  # a (32, 64) input
         detector.detect(np.zeros((64, 16, 3), np.uint8))  # a (64, 32) input
     assert set(backend._pools) == {(64, 64), (32, 64), (64, 32)}
+
+
+def test_an_openvino_pass_is_collected_once(make_yolo_onnx):
+    """Its inference request goes back to the pool on collection and may carry another frame."""
+    path = make_yolo_onnx([((1.0, 1.0, 9.0, 9.0), (0.9, 0.1, 0.0))], imgsz=64, dynamic=True)
+    backend = _load(path, "openvino", streams=2).backend
+    pending = backend.submit(np.zeros((64, 64, 3), np.uint8))
+    pending.result()
+    assert pending.done()
+    with pytest.raises(RuntimeError, match="already collected"):
+        pending.result()
