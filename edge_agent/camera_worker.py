@@ -26,6 +26,7 @@ from typing import Literal
 
 import cv2
 
+from edge_agent.backoff import backoff_delay
 from edge_agent.config import FILE_SOURCE_KINDS, CameraConfig, WatchdogConfig
 from edge_agent.detector.base import DetectionResult, PendingResult
 from edge_agent.frame_stats import compute_frame_stats, telemetry_row
@@ -113,6 +114,7 @@ class CameraWorker:
         self._frames_analysed = metrics.frames_analysed.labels(cfg.camera_id)
         self._inference_ms = metrics.inference_ms.labels(cfg.camera_id)
         self._in_flight: deque[_InFlight] = deque()
+        self._rng = random.Random()
         self._thread = threading.Thread(target=self._run, name=f"camera-{cfg.camera_id}", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
@@ -132,18 +134,20 @@ class CameraWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        attempt = 0
+        attempt = 0  # restarts in a row without a frame in between
         try:
             while not self.stop.is_set():
+                frames_before = self.counters.frames_read
                 outcome = self._run_source_once()
                 if outcome in ("ended", "failed") or self.stop.is_set():
                     break
-                attempt += 1
+                # a source that delivered frames was healthy: its next failure starts the backoff anew
+                attempt = 1 if self.counters.frames_read > frames_before else attempt + 1
                 self.counters.restarts += 1
                 self.metrics.camera_restarts.labels(self.camera_id).inc()
-                delay = min(self.watchdog.restart_max_s, self.watchdog.restart_initial_s * 2 ** (attempt - 1))
                 self.state = "reconnecting"
-                self.stop.wait(delay * random.uniform(0.75, 1.25))
+                wd = self.watchdog
+                self.stop.wait(backoff_delay(attempt, wd.restart_initial_s, wd.restart_max_s, self._rng))
         finally:
             self.metrics.camera_up.labels(self.camera_id).set(0)
             if self.state not in ("ended", "failed"):

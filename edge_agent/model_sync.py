@@ -30,7 +30,7 @@ from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, l
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.transport import Transport, TransportError, write_atomic
-from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest
+from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest, sha256_file
 
 logger = logging.getLogger("edge_agent.model_sync")
 
@@ -86,13 +86,6 @@ class ModelRefused(Exception):
         self.reason = reason
         super().__init__(message)
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ModelSync:

@@ -32,6 +32,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from edge_agent.backoff import backoff_delay
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.transport import Transport, TransportError
 
@@ -113,15 +114,6 @@ class OutboxStats:
     @property
     def total_depth(self) -> int:
         return sum(self.depth.values())
-
-
-def backoff_delay(attempt: int, initial_s: float, max_s: float, rng: random.Random) -> float:
-    """Exponential backoff with jitter: up to ``initial * 2**(attempt-1)``, capped, at least half of it.
-
-    The jitter spreads out many agents that lost the same store at the same moment.
-    """
-    ceiling = min(max_s, initial_s * (2 ** max(0, attempt - 1)))
-    return ceiling * rng.uniform(0.5, 1.0)
 
 
 def _fsync_dir(path: Path) -> None:

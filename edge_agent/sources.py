@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edge_agent.backoff import backoff_delay
 from edge_agent.frames import Frame
 
 log = logging.getLogger(__name__)
@@ -349,8 +350,7 @@ class LiveSource:
         The jitter (50-100% of the step) keeps many cameras that lost the same NVR from
         reconnecting in lockstep.
         """
-        step = min(self.cfg.reconnect_max_s, self.cfg.reconnect_initial_s * 2 ** (attempt - 1))
-        return step * (0.5 + 0.5 * self._rng.random())
+        return backoff_delay(attempt, self.cfg.reconnect_initial_s, self.cfg.reconnect_max_s, self._rng)
 
     def frames(self, stop: threading.Event) -> Iterator[Frame]:
         self._reading = True

@@ -14,7 +14,7 @@ from maskops_contracts.keys import (
     sample_key,
     telemetry_key,
 )
-from maskops_contracts.manifest import CanaryModel, ModelRef, ReleaseManifest
+from maskops_contracts.manifest import CanaryModel, ModelRef, ReleaseManifest, sha256_file
 from maskops_contracts.sample import Detection, SampleRecord, SamplingReason
 from maskops_contracts.telemetry import TELEMETRY_COLUMNS, TelemetryRow
 
@@ -34,6 +34,7 @@ __all__ = [
     "model_key",
     "parse_sample_key",
     "sample_key",
+    "sha256_file",
     "telemetry_key",
     "validate_id",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,16 @@ def canary_bucket(camera_id: str) -> float:
     digest = hashlib.sha256(camera_id.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 * 100.0
 
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 hex digest of a file's bytes, read in 1 MiB chunks: what a manifest's
+    ``sha256`` names and what an agent checks before it swaps to a model."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 @dataclass(frozen=True)
 class ModelRef:

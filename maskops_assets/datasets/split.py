@@ -10,12 +10,12 @@ as the hash too.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import string
 from pathlib import Path
 
 from maskops_assets.datasets.annotations import AnnotationSet, DatasetFormatError, ImageAnnotation
+from maskops_contracts import sha256_file
 
 SPLITS = ("train", "val", "test")
 DEFAULT_RATIOS: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -45,14 +45,10 @@ def split_for(content_hash: str, ratios: tuple[float, float, float] = DEFAULT_RA
 
 def content_hash(path: Path) -> str:
     """SHA-256 hex digest of the file's bytes."""
-    digest = hashlib.sha256()
     try:
-        with Path(path).open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+        return sha256_file(path)
     except FileNotFoundError:
         raise DatasetFormatError(path, "image file is missing") from None
-    return digest.hexdigest()
 
 
 def assign_splits(

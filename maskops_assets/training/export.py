@@ -13,7 +13,6 @@ model came from (lineage).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from maskops_assets.training.ultralytics_env import prepare_ultralytics
-from maskops_contracts import CLASS_NAMES, validate_id
+from maskops_contracts import CLASS_NAMES, sha256_file, validate_id
 
 MODEL_ONNX = "model.onnx"
 MODEL_PT = "model.pt"
@@ -46,13 +45,6 @@ class ExportedModel:
     imgsz: int
     class_names: tuple[str, ...]
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def export_onnx(

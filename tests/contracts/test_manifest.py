@@ -58,3 +58,15 @@ def test_invalid_manifest_names_the_field(mutate, field):
         ReleaseManifest.from_dict(data, source="releases/manifest.json")
     assert err.value.field == field
     assert "releases/manifest.json" in str(err.value)
+
+
+def test_sha256_file_matches_hashlib_across_chunk_boundaries(tmp_path):
+    import hashlib
+
+    from maskops_contracts import sha256_file
+
+    data = bytes(range(256)) * (5 * 4096 + 17)  # about 5 MiB: several 1 MiB chunks and a tail
+    path = tmp_path / "model.onnx"
+    path.write_bytes(data)
+    assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+    assert sha256_file(str(path)) == sha256_file(path)

@@ -148,3 +148,30 @@ def test_without_a_model_frames_still_give_telemetry(worker_env):
     worker.process(_frame(0))
     assert worker.counters.frames_analysed == 1
     assert rows[0].model_version == "none" and rows[0].num_detections == 0
+
+
+def test_restart_backoff_starts_anew_after_a_source_delivered_frames(worker_env, monkeypatch):
+    """A live camera that fails three times in a row waits longer each time; once it has run
+    and delivered frames, its next failure waits the short first step again, not the cap."""
+    worker, *_ = worker_env
+    worker.watchdog = WatchdogConfig(restart_initial_s=1.0, restart_max_s=60.0)
+    delivered = iter([False, False, False, True, False])
+    waits: list[float] = []
+
+    def run_once():
+        if next(delivered):
+            worker.counters.frames_read += 5
+        return "restart"
+
+    def wait(delay):
+        waits.append(delay)
+        if len(waits) == 5:
+            worker.stop.set()
+        return worker.stop.is_set()
+
+    monkeypatch.setattr(worker, "_run_source_once", run_once)
+    monkeypatch.setattr(worker.stop, "wait", wait)
+    worker._run()
+    steps = [1, 2, 4, 1, 2]  # attempts 1, 2, 3, then 1 again after frames, then 2
+    assert [step * 0.5 <= w <= step for w, step in zip(waits, steps, strict=True)] == [True] * 5
+    assert worker.counters.restarts == 5

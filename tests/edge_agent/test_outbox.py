@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.backoff import backoff_delay
 from edge_agent.outbox import (
     TELEMETRY_PRIORITY,
     Outbox,
     OutboxConfig,
     OutboxPart,
-    backoff_delay,
     read_ledger,
 )
 from edge_agent.transport import LocalDirTransport, TransportError

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from maskops_assets.training.export import ExportError, _check_graph, export_onnx, sha256_file
-from maskops_contracts import CLASS_NAMES
+from maskops_assets.training.export import ExportError, _check_graph, export_onnx
+from maskops_contracts import CLASS_NAMES, sha256_file
 
 pytestmark = pytest.mark.slow
 NC = len(CLASS_NAMES)
