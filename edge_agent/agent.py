@@ -36,6 +36,9 @@ _HEALTHY_STATES = {"starting", "running", "ended"}
 class EdgeAgent:
     """One agent process. ``run()`` blocks until ``request_stop()`` (or the sources end)."""
 
+    #: on stop, a camera still finishing after this long is reported (and still waited for)
+    slow_stop_warn_s = 10.0
+
     def __init__(
         self, cfg: AgentConfig, *, until_sources_end: bool = False, transport: Transport | None = None
     ) -> None:
@@ -179,9 +182,7 @@ class EdgeAgent:
     def _shutdown(self) -> None:
         self._camera_stop.set()
         self.stop_event.set()
-        for worker in self.workers:
-            worker.join(timeout=10)
-            worker.sync_source_stats()
+        self._join_workers()
         self.telemetry.flush()
         timeout = None if self.until_sources_end else self.cfg.outbox.drain_timeout_s
         self.drained = self._drain(timeout)
@@ -206,6 +207,28 @@ class EdgeAgent:
             f"agent {self.cfg.agent_id} stopped",
             summary=self.summary(),
         )
+
+    def _join_workers(self) -> None:
+        """Wait for every camera to finish the frames it holds: a camera blocked in a stream read
+        or open returns within its source's timeouts. Telemetry and the outbox close only after,
+        so no frame read is lost. A second signal stops waiting."""
+        for worker in self.workers:
+            warn_at = time.monotonic() + self.slow_stop_warn_s
+            warned = False
+            while worker.alive and not self.abort_drain.is_set():
+                worker.join(timeout=min(1.0, self.slow_stop_warn_s))
+                if worker.alive and not warned and time.monotonic() >= warn_at:
+                    warned = True
+                    log_event(
+                        logger,
+                        logging.WARNING,
+                        "camera_slow_to_stop",
+                        f"camera {worker.camera_id} is still finishing after {self.slow_stop_warn_s:.0f} s "
+                        "(a stream read or open waits up to its timeout); send the signal again to stop "
+                        "without it",
+                        camera_id=worker.camera_id,
+                    )
+            worker.sync_source_stats()
 
     def _drain(self, timeout_s: float | None) -> bool:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

@@ -123,6 +123,11 @@ class CameraWorker:
         return self.cfg.source.kind in FILE_SOURCE_KINDS
 
     @property
+    def alive(self) -> bool:
+        """True while the worker's thread runs."""
+        return self._thread.is_alive()
+
+    @property
     def done(self) -> bool:
         """True once the worker will read no more frames (ended, failed or stopped)."""
         return not self._thread.is_alive() and self.state != "starting"
@@ -166,7 +171,10 @@ class CameraWorker:
         frames_before = self.counters.frames_read
         try:
             for frame in source.frames(self.stop):
-                self._on_frame(frame)
+                if frame is None:  # a live source is stalling or reconnecting: nothing to overlap with
+                    self.finish_in_flight()
+                else:
+                    self._on_frame(frame)
         except SourceError as err:
             return self._source_failed(err, opening=False)
         except Exception as err:  # a source bug must not kill the thread silently; the watchdog restarts it
@@ -315,9 +323,10 @@ class CameraWorker:
         if self.first_analysed_at is None:
             self.first_analysed_at = self.last_analysed_at
         self._frames_analysed.inc()
-        self.telemetry.add(
-            telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
-        )
+        if self.telemetry.cfg.enabled:  # the statistics are for telemetry only
+            self.telemetry.add(
+                telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
+            )
         if active.detector is None:
             return  # nothing to label against without a model's boxes
         keep = self.sampler.consider(frame, result, item.decision)

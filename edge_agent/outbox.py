@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -233,25 +233,24 @@ class Outbox:
                     kind=kind,
                 )
                 return False
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                cur = self._db.execute(
-                    "INSERT INTO items (kind, priority, size_bytes, created_at, next_attempt_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (kind, float(priority), size, now, now),
-                )
-                item_id = cur.lastrowid
-                self._db.executemany(
-                    "INSERT INTO parts (item_id, seq, key, content_type, file) VALUES (?, ?, ?, ?, ?)",
-                    [(item_id, i, p.key, p.content_type, names[i]) for i, p in enumerate(parts)],
-                )
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO ledger (key, kind, state, updated_at) VALUES (?, ?, 'queued', ?)",
-                    [(p.key, kind, now) for p in parts],
-                )
-                self._db.execute("COMMIT")
+                with self._transaction():
+                    cur = self._db.execute(
+                        "INSERT INTO items (kind, priority, size_bytes, created_at, next_attempt_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (kind, float(priority), size, now, now),
+                    )
+                    item_id = cur.lastrowid
+                    self._db.executemany(
+                        "INSERT INTO parts (item_id, seq, key, content_type, file) VALUES (?, ?, ?, ?, ?)",
+                        [(item_id, i, p.key, p.content_type, names[i]) for i, p in enumerate(parts)],
+                    )
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO ledger (key, kind, state, updated_at) "
+                        "VALUES (?, ?, 'queued', ?)",
+                        [(p.key, kind, now) for p in parts],
+                    )
             except BaseException:
-                self._db.execute("ROLLBACK")
                 for name in names:
                     (self.files_dir / name).unlink(missing_ok=True)
                 raise
@@ -288,17 +287,28 @@ class Outbox:
         self._refresh_depth()
         return True
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, rolled back on any error, so a failed statement (a full disk)
+        never leaves the connection inside a transaction that every later BEGIN would trip on."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def _delete_item(self, item_id: int, *, ledger_state: str) -> None:
         parts = self._db.execute("SELECT key, file FROM parts WHERE item_id = ?", (item_id,)).fetchall()
         now = time.time()
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.execute("DELETE FROM items WHERE id = ?", (item_id,))
-        self._db.execute("DELETE FROM parts WHERE item_id = ?", (item_id,))
-        self._db.executemany(
-            "UPDATE ledger SET state = ?, updated_at = ? WHERE key = ?",
-            [(ledger_state, now, k) for k, _ in parts],
-        )
-        self._db.execute("COMMIT")
+        with self._transaction():
+            self._db.execute("DELETE FROM items WHERE id = ?", (item_id,))
+            self._db.execute("DELETE FROM parts WHERE item_id = ?", (item_id,))
+            self._db.executemany(
+                "UPDATE ledger SET state = ?, updated_at = ? WHERE key = ?",
+                [(ledger_state, now, k) for k, _ in parts],
+            )
         # Files go after the commit: a crash in between leaves orphans that _recover removes.
         for _, name in parts:
             (self.files_dir / name).unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """Fast downscaling for the per-frame statistics and hashes.
 
 OpenCV's ``INTER_AREA`` (a true average over each output pixel's footprint) is fast for an
-integer factor and several times slower for a fractional one (640 -> 256 is 2.5x: about 1.3 ms
-against 0.1 ms on a 2-core box). ``shrink`` averages by the largest integer factor first and
-then resizes the small remainder (less than 2x) bilinearly, which keeps nearly all of the
-anti-aliasing at a fraction of the cost.
+exact integer ratio and several times slower for a fractional one (640 -> 256 is 2.5x: about
+1.3 ms against 0.1 ms on a 2-core box). ``shrink`` averages whole blocks of the largest integer
+factor first (dropping the few edge pixels that do not fill a block) and then resizes the small
+remainder (less than 2x) bilinearly, which keeps nearly all of the anti-aliasing at a fraction
+of the cost.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
         return image
     factor = longest // max_side
     if factor >= 2:
+        if min(height, width) >= factor:
+            # Crop to whole factor x factor blocks (a view; under `factor` pixels per side): only
+            # an exact integer ratio takes OpenCV's fast area path (1080p by 7: 2.6 ms cropped,
+            # 8.9 ms for 1920 -> 274).
+            image = image[: height // factor * factor, : width // factor * factor]
         image = cv2.resize(
             image, (max(1, width // factor), max(1, height // factor)), interpolation=cv2.INTER_AREA
         )

@@ -92,8 +92,11 @@ class FrameSource(Protocol):
     stats: SourceStats
     description: str
 
-    def frames(self, stop: threading.Event) -> Iterator[Frame]:
-        """Yield frames until the source ends or ``stop`` is set (blocks while waiting)."""
+    def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
+        """Yield frames until the source ends or ``stop`` is set (blocks while waiting).
+
+        A live source also yields ``None`` when a read fails or the stream drops, before it
+        waits to reconnect: the reader then has time to finish what it holds."""
         ...
 
     def close(self) -> None:
@@ -352,7 +355,7 @@ class LiveSource:
         """
         return backoff_delay(attempt, self.cfg.reconnect_initial_s, self.cfg.reconnect_max_s, self._rng)
 
-    def frames(self, stop: threading.Event) -> Iterator[Frame]:
+    def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
         self._reading = True
         try:
             yield from self._read_forever(stop)
@@ -365,7 +368,7 @@ class LiveSource:
     def _halted(self, stop: threading.Event) -> bool:
         return stop.is_set() or self._closed.is_set()
 
-    def _read_forever(self, stop: threading.Event) -> Iterator[Frame]:
+    def _read_forever(self, stop: threading.Event) -> Iterator[Frame | None]:
         index = 0
         attempt = 0
         while not self._halted(stop):
@@ -392,6 +395,7 @@ class LiveSource:
                     if ok:
                         self.stats.corrupt_frames += 1
                         self._errors("a frame did not decode; skipped")
+                    yield None  # no frame now: the worker finishes the frames it holds
                     failed_reads += 1
                     if failed_reads >= _MAX_FAILED_READS:
                         break

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maskops_contracts import CLASS_NAMES
+
 
 @dataclass(frozen=True)
 class LabeledDatasetVersion:
@@ -54,8 +56,8 @@ class TrainedModel:
 
     ``model_version`` is the id cameras and the object store use (``models/<model_version>/``),
     ``registered_version`` the MLflow registry version of ``mlflow_run_id``; ``weights`` and
-    ``onnx`` are local paths of the exported files, ``onnx_sha256`` what the release manifest
-    pins, ``dataset_version`` the DVC tag it was trained on, ``metrics`` its val metrics.
+    ``onnx`` are local paths of the exported files, ``onnx_sha256`` and ``class_names`` what the
+    release manifest pins, ``dataset_version`` the DVC tag it was trained on, ``metrics`` its val metrics.
     """
 
     model_version: str
@@ -67,5 +69,6 @@ class TrainedModel:
     dataset_version: str
     metrics: dict[str, float] = field(default_factory=dict)
     imgsz: int = 160
+    class_names: tuple[str, ...] = CLASS_NAMES
     data_yaml: str = ""
     sample_batches: tuple[str, ...] = ()

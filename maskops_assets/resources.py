@@ -21,6 +21,8 @@ from maskops_assets.versioning.dvc_repo import DatasetRepo
 if TYPE_CHECKING:
     import mlflow
 
+    from maskops_assets.tracking.registry import ModelRegistry
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
 
@@ -93,22 +95,17 @@ class MlflowResource(dg.ConfigurableResource):
             registry_uri=self.registry_uri or self.resolved_tracking_uri(),
         )
 
-    def configure(self) -> str:
-        """Point this process's ``mlflow`` at the stores, create the experiment if needed, return its id."""
-        import mlflow
+    def registry(self) -> ModelRegistry:
+        """The model's runs and versions in this experiment, which is created when missing with
+        our artifact root (MLflow's default would be ./mlruns in whatever the CWD is)."""
+        from maskops_assets.tracking.registry import ModelRegistry
 
-        mlflow.set_tracking_uri(self.resolved_tracking_uri())
-        mlflow.set_registry_uri(self.registry_uri or self.resolved_tracking_uri())
-        experiment = mlflow.get_experiment_by_name(self.experiment_name)
-        if experiment is None:
-            # An explicit artifact location: the default would be ./mlruns in whatever the CWD is.
-            experiment_id = mlflow.create_experiment(
-                self.experiment_name, artifact_location=self.resolved_artifact_location()
-            )
-        else:
-            experiment_id = experiment.experiment_id
-        mlflow.set_experiment(experiment_id=experiment_id)
-        return experiment_id
+        return ModelRegistry.for_experiment(
+            self.client(),
+            self.experiment_name,
+            self.model_name,
+            artifact_location=self.resolved_artifact_location(),
+        )
 
     def ui_base(self) -> str:
         return (self.ui_url or DEFAULT_MLFLOW_UI).rstrip("/")

@@ -23,7 +23,7 @@ from maskops_assets.evaluation.report import RECENT, TEST, ChampionRef, ModelEva
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.store import ObjectStore
-from maskops_assets.tracking.registry import CHAMPION, ModelRegistry
+from maskops_assets.tracking.registry import CHAMPION
 
 GATES = ("map50", "class_recall", "latency")
 
@@ -93,7 +93,7 @@ def model_evaluation(
         return results
 
     candidate = measure(trained_model.weights, trained_model.onnx, "candidate")
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     champion_version = registry.alias_version(CHAMPION)
     champion_ref, champion = None, {}
     if champion_version is None:

@@ -25,6 +25,7 @@ from maskops_assets.release.ledger import (
 )
 from maskops_assets.resources import MlflowResource, ObjectStoreResource
 from maskops_assets.tracking.registry import ModelRegistry, RegistryError
+from maskops_assets.training.export import MODEL_ONNX
 from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest, model_key
 
 APPROVAL_HOWTO = (
@@ -94,9 +95,10 @@ def deployment_release(
     current = ledger.current()
     ref = ModelRef(
         model_version=candidate.model_version,
-        uri=model_key(candidate.model_version, "model.onnx"),
+        uri=model_key(candidate.model_version, MODEL_ONNX),
         sha256=candidate.onnx_sha256,
         imgsz=candidate.imgsz,
+        class_names=candidate.class_names,
     )
     try:
         manifest = plan_release(
@@ -109,7 +111,7 @@ def deployment_release(
         )
     except ReleaseError as err:
         raise dg.Failure(str(err)) from err
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     ledger.publish(manifest)
     aliases = _sync(registry, manifest)
     role = "canary" if manifest.canary is not None else "champion"
@@ -164,7 +166,7 @@ def promote_canary_op(
         manifest = plan_promotion(ledger.current(), release_id=new_release_id())
     except ReleaseError as err:
         raise dg.Failure(str(err)) from err
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     ledger.publish(manifest)
     _sync(registry, manifest)
     context.log.info(
@@ -185,7 +187,7 @@ def rollback_release_op(
         live, restored = plan_rollback(ledger)
     except ReleaseError as err:
         raise dg.Failure(str(err)) from err
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     ledger.restore(restored)
     _sync(registry, restored)
     context.log.info(f"rolled back from {live.release_id} to {restored.release_id}")

@@ -17,7 +17,7 @@ from maskops_assets.defs.ingest import OWNER
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
 from maskops_assets.release.publish import publish_model
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
-from maskops_assets.tracking.registry import MODEL_VERSION_TAG, ModelRegistry
+from maskops_assets.tracking.registry import MODEL_VERSION_TAG
 from maskops_assets.training.export import export_onnx
 from maskops_assets.training.search import SearchConfig, search_hyperparameters
 from maskops_assets.training.trainer import EpochProgress, TrainConfig, train_detector
@@ -65,7 +65,7 @@ def trained_model(
         cfg = TrainConfig.model_validate(config.train.model_dump())
     except ValueError as err:
         raise dg.Failure(f"trained_model config 'train' is invalid: {err}") from err
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     out_dir = work_dir.dir("training", context.run_id)
     settings_dir = work_dir.dir("ultralytics")
     lineage_tags = {
@@ -122,7 +122,6 @@ def trained_model(
         registry.log_metrics(
             run_id, {**result.metrics, "train_seconds": result.seconds, "epochs_run": result.epochs_run}
         )
-        registry.log_artifact(run_id, result.weights, "checkpoint")
         registered = registry.register(run_id, "model", description=f"trained on {labeled_dataset.version}")
         model_version = f"{mlflow.model_name}-v{registered.version}"
         registry.tag_model_version(registered.version, model_version)
@@ -162,6 +161,7 @@ def trained_model(
         dataset_version=labeled_dataset.version,
         metrics=result.metrics,
         imgsz=cfg.imgsz,
+        class_names=exported.class_names,
         data_yaml=labeled_dataset.data_yaml,
         sample_batches=tuple(labeled_dataset.sample_batches),
     )

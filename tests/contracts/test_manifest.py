@@ -35,6 +35,9 @@ def test_canary_membership_by_list_and_by_stable_percentage():
     assert 150 < len(inside) < 250  # a hash, so roughly half
     assert inside == [c for c in cams if half.model_for(c).model_version == "v2"]  # stable
     assert all(0 <= canary_bucket(c) < 100 for c in cams)
+    # the same on every machine and in every process (a salted hash() would differ): pinned values
+    assert canary_bucket("cam-1") == pytest.approx(12.16445208362947)
+    assert canary_bucket("cam-a") == pytest.approx(60.297404358846975)
     assert manifest(percentage=0.0).model_for("cam-1").model_version == "v1"
     assert manifest(percentage=100.0).model_for("cam-1").model_version == "v2"
 

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -178,3 +179,33 @@ def test_sigterm_stops_drains_flushes_and_exits_0(
         "telemetry was not flushed on SIGTERM"
     )
     check_store(tmp_path / "store")
+
+
+def test_shutdown_waits_for_a_camera_that_is_slow_to_stop(
+    tmp_path: Path, make_video, fake_model_path, write_agent_config, caplog
+) -> None:
+    """A camera blocked in a stream read finishes its frames only when the read times out;
+    telemetry and the outbox must close after that, not after a fixed join timeout."""
+    path = write_agent_config(
+        [{"camera_id": "door", "source": {"kind": "video", "uri": str(make_video(n_frames=2))}}],
+        {"kind": "local", "root": str(tmp_path / "store")},
+        detector={"model_path": str(fake_model_path), "model_version": "factory"},
+    )
+    agent = EdgeAgent(load_config(path))
+    agent.slow_stop_warn_s = 0.3
+    worker = agent.workers[0]
+    finished_at: list[float] = []
+
+    def blocked_in_a_read() -> None:  # stands in for cap.read() waiting out its timeout
+        agent._camera_stop.wait()
+        time.sleep(1.5)
+        finished_at.append(time.monotonic())
+
+    worker._thread = threading.Thread(target=blocked_in_a_read, daemon=True)
+    worker.start()
+    agent._camera_stop.set()
+    agent._join_workers()
+    returned_at = time.monotonic()
+    assert finished_at and finished_at[0] <= returned_at
+    assert not worker.alive
+    assert any(getattr(r, "event", None) == "camera_slow_to_stop" for r in caplog.records)

@@ -3,7 +3,7 @@ and a failure belongs to its own frame only."""
 
 from __future__ import annotations
 
-import time
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,27 +53,33 @@ def worker_env(tmp_path: Path, make_yolo_onnx):
 
 
 class _NeverDoneEarly:
-    """Wraps a detector so no pass reports itself finished before ``result`` is called: the
-    worker then holds exactly as many frames as its limit allows."""
+    """Wraps a detector so no pass reports itself finished before ``result`` is called (or, with
+    ``finished``, before that event is set): the worker then holds exactly the frames its limit
+    allows, whatever the speed of the real passes."""
 
-    def __init__(self, detector) -> None:
+    def __init__(self, detector, finished: threading.Event | None = None) -> None:
         self._detector = detector
         self.streams = detector.streams
+        self._finished = finished or threading.Event()
 
     def submit(self, image):
         pending = self._detector.submit(image)
+        finished = self._finished
 
         class Pending:
-            done = staticmethod(lambda: False)
+            done = staticmethod(finished.is_set)
             result = staticmethod(pending.result)
 
         return Pending()
 
 
+def _held(active: ActiveModel, finished: threading.Event | None = None) -> ActiveModel:
+    return ActiveModel(_NeverDoneEarly(active.detector, finished), active.model_version, None, "config")
+
+
 def test_frames_in_flight_finish_in_order_and_the_pipeline_stays_full(worker_env):
     worker, holder, detector, rows = worker_env
-    active = detector("v1", streams=2)
-    holder.swap(ActiveModel(_NeverDoneEarly(active.detector), "v1", None, "config"))
+    holder.swap(_held(detector("v1", streams=2)))
     for i in range(8):
         worker.submit(_frame(i))
         # two streams: up to four frames in flight, three between calls (both streams busy
@@ -88,25 +94,26 @@ def test_frames_in_flight_finish_in_order_and_the_pipeline_stays_full(worker_env
 
 def test_finished_passes_are_collected_without_waiting_for_a_full_pipeline(worker_env):
     worker, holder, detector, rows = worker_env
-    holder.swap(detector("v1", streams=2))
+    finished = threading.Event()
+    holder.swap(_held(detector("v1", streams=2), finished))
     worker.submit(_frame(0))
-    deadline = time.monotonic() + 10
-    while not worker._in_flight[0].pending.done():  # frame 0's pass ends in the background
-        assert time.monotonic() < deadline, "the forward pass never finished"
-        time.sleep(0.001)
+    assert [i.frame.index for i in worker._in_flight] == [0]
     assert worker.counters.frames_analysed == 0
+    finished.set()  # the passes end in the background
     worker.submit(_frame(1))
     assert worker.counters.frames_analysed >= 1  # frame 0 collected although the pipeline is not full
+    assert worker.counters.frames_analysed == 2 and not worker._in_flight
     worker.finish_in_flight()
     assert [r.ts.second for r in rows] == [0, 1]
 
 
 def test_a_swap_lands_between_frames_and_in_flight_frames_finish_on_their_model(worker_env):
     worker, holder, detector, rows = worker_env
-    holder.swap(detector("v1", streams=2))
+    holder.swap(_held(detector("v1", streams=2)))
     worker.submit(_frame(0))
-    worker.submit(_frame(1))  # frame 0 finished, frame 1 in flight on v1
-    holder.swap(detector("v2", streams=2))
+    worker.submit(_frame(1))
+    assert [i.frame.index for i in worker._in_flight] == [0, 1]  # both still running on v1
+    holder.swap(_held(detector("v2", streams=2)))
     worker.submit(_frame(2))
     worker.submit(_frame(3))
     worker.finish_in_flight()
@@ -134,7 +141,7 @@ def test_a_failing_frame_is_counted_against_itself_and_the_others_finish(worker_
 def test_a_gated_frame_flushes_the_pipeline(worker_env):
     """With frames skipped by the gate nothing new overlaps the pass: in-flight ones finish now."""
     worker, holder, detector, _ = worker_env
-    holder.swap(detector("v1", streams=2))
+    holder.swap(_held(detector("v1", streams=2)))
     worker.gate = FrameGate(GateConfig(target_fps=1.0))
     worker.submit(_frame(0))
     assert worker.counters.frames_analysed == 0  # in flight
@@ -175,3 +182,34 @@ def test_restart_backoff_starts_anew_after_a_source_delivered_frames(worker_env,
     steps = [1, 2, 4, 1, 2]  # attempts 1, 2, 3, then 1 again after frames, then 2
     assert [step * 0.5 <= w <= step for w, step in zip(waits, steps, strict=True)] == [True] * 5
     assert worker.counters.restarts == 5
+
+
+def test_frames_in_flight_finish_while_a_live_stream_stalls(worker_env, monkeypatch):
+    """A live source yields None when a read fails or the stream drops; the frames the worker
+    holds are finished then, not when the stream comes back (possibly hours later)."""
+    import edge_agent.camera_worker as camera_worker
+    from edge_agent.sources import SourceStats
+
+    worker, holder, detector, rows = worker_env
+    holder.swap(_held(detector("v1", streams=2)))
+    seen_after_stall: list[int] = []
+
+    class StallingStream:
+        stats = SourceStats()
+        description = "rtsp://cam"
+
+        def frames(self, stop):
+            yield _frame(0)
+            yield _frame(1)
+            assert worker.counters.frames_analysed == 0  # both still in flight
+            yield None  # the stream stalls
+            seen_after_stall.append(worker.counters.frames_analysed)
+            worker.stop.set()
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(camera_worker, "open_source", lambda camera_id, cfg: StallingStream())
+    worker._run_source_once()
+    assert seen_after_stall == [2]
+    assert [r.ts.second for r in rows] == [0, 1]

@@ -167,3 +167,24 @@ def test_enqueue_needs_parts(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one part"):
         outbox.enqueue("sample", [], priority=0.5)
     outbox.close()
+
+
+def test_a_failed_eviction_rolls_back_and_the_outbox_keeps_working(tmp_path: Path) -> None:
+    """A statement failing inside a write transaction (a full disk, say) must roll it back:
+    left open, every later BEGIN fails and the outbox accepts nothing more."""
+    import sqlite3
+
+    store = RecordingStore(tmp_path / "store")
+    outbox = Outbox(tmp_path / "spool", FAST, store)
+    assert outbox.enqueue("sample", sample_parts(1), priority=0.2)
+    item_id = outbox._db.execute("SELECT id FROM items").fetchone()[0]
+    outbox._db.execute(
+        "CREATE TEMP TRIGGER no_delete BEFORE DELETE ON items BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        outbox._delete_item(item_id, ledger_state="evicted")
+    assert not outbox._db.in_transaction
+    outbox._db.execute("DROP TRIGGER no_delete")
+    assert outbox.enqueue("sample", sample_parts(2), priority=0.5)
+    assert outbox.stats().depth["sample"] == 2
+    outbox.close()

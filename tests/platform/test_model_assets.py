@@ -6,6 +6,7 @@ scratch on 20% of the images) is stopped by the blocking gate check and never re
 The upstream ``labeled_dataset`` is a stand-in asset that points at generated data.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from maskops_assets.defs import training as training_defs
 from maskops_assets.lineage import LabeledDatasetVersion
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.store import LocalObjectStore
-from maskops_assets.tracking.registry import CHALLENGER, CHAMPION, ModelRegistry
+from maskops_assets.tracking.registry import CHALLENGER, CHAMPION
 from maskops_contracts import MANIFEST_KEY, ReleaseManifest
 
 pytestmark = pytest.mark.slow
@@ -72,9 +73,7 @@ def platform(tiny_data_yaml, tiny_models, tiny_train, tmp_path_factory):
             "defs": defs,
             "instance": instance,
             "store": LocalObjectStore(root / "store"),
-            "registry": ModelRegistry.for_experiment(
-                defs.resources["mlflow"].client(), "maskops", "maskops-detector"
-            ),
+            "registry": defs.resources["mlflow"].registry(),
             "good_weights": str(tiny_models["good"].weights),
             "tiny_train": tiny_train,
         }
@@ -111,6 +110,9 @@ def test_first_release_ships_the_candidate_as_champion(platform, first_release):
         assert store.exists(f"models/{version}/{name}")
     metadata = json.loads(store.get_bytes(f"models/{version}/metadata.json"))
     assert metadata["onnx_sha256"] == live.champion.sha256
+    # the manifest pins the published bytes themselves, and the classes the model was trained with
+    assert hashlib.sha256(store.get_bytes(f"models/{version}/model.onnx")).hexdigest() == live.champion.sha256
+    assert list(live.champion.class_names) == metadata["class_names"]
     assert metadata["lineage"]["dataset_version"] == "ds-test-v1"
     assert metadata["lineage"]["sample_batches"] == ["batch-0001"]
     registry = platform["registry"]

@@ -38,20 +38,25 @@ def test_s3_store_resource_talks_to_the_endpoint(s3_bucket: str, s3_endpoint: st
         ObjectStoreResource(kind="s3").open()
 
 
-def test_mlflow_resource_creates_the_experiment_with_our_artifact_root(maskops_home: Path) -> None:
-    import mlflow
-
+def test_mlflow_resource_creates_the_experiment_with_our_artifact_root(
+    maskops_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # MLflow's default artifact root would be ./mlruns here
     resource = MlflowResource(ui_url="http://mlflow.example:5000/")
-    experiment_id = resource.configure()
+    registry = resource.registry()
+    experiment_id = registry.experiment_id
     experiment = resource.client().get_experiment(experiment_id)
     assert experiment.name == "maskops"
     assert experiment.artifact_location == (maskops_home / "mlflow" / "artifacts").as_uri()
-    with mlflow.start_run() as run:
-        mlflow.log_metric("map50", 0.5)
-    assert resource.run_url(run.info.run_id) == (
-        f"http://mlflow.example:5000/#/experiments/{experiment_id}/runs/{run.info.run_id}"
+    run_id = registry.start_run("check")
+    registry.client.log_metric(run_id, "map50", 0.5)
+    registry.client.log_text(run_id, "ok", "note.txt")
+    assert (maskops_home / "mlflow" / "artifacts" / run_id / "artifacts" / "note.txt").is_file()
+    assert not (tmp_path / "mlruns").exists()
+    assert resource.run_url(run_id) == (
+        f"http://mlflow.example:5000/#/experiments/{experiment_id}/runs/{run_id}"
     )
-    assert resource.configure() == experiment_id  # a second call reuses the experiment
+    assert resource.registry().experiment_id == experiment_id  # a second call reuses the experiment
 
 
 def test_dagster_mlflow_leaves_asset_runs_open(tmp_path: Path, dagster_instance: dg.DagsterInstance) -> None:

@@ -78,7 +78,7 @@ def test_rollback_job_on_a_real_instance(tmp_path: Path):
         artifact_location=(tmp_path / "artifacts").as_uri(),
     )
     store_resource = ObjectStoreResource(kind="local", root=str(tmp_path / "store"))
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     ledger = ReleaseLedger(store_resource.open())
     first, _ = two_releases(ledger, registry, tmp_path)
     defs = dg.Definitions(
@@ -108,7 +108,7 @@ def test_promote_job_makes_the_canary_champion(tmp_path: Path):
         artifact_location=(tmp_path / "artifacts").as_uri(),
     )
     store_resource = ObjectStoreResource(kind="local", root=str(tmp_path / "store"))
-    registry = ModelRegistry(mlflow.client(), experiment_id=mlflow.configure(), model_name=mlflow.model_name)
+    registry = mlflow.registry()
     ledger = ReleaseLedger(store_resource.open())
     two_releases(ledger, registry, tmp_path)
     defs = dg.Definitions(
