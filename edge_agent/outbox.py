@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.backoff import backoff_delay
 from edge_agent.logs import OnceLogger, log_event
-from edge_agent.transport import Transport, TransportError
+from edge_agent.transport import Transport, TransportError, write_atomic
 
 logger = logging.getLogger("edge_agent.outbox")
 
@@ -130,6 +130,9 @@ class Outbox:
     ``spool_dir`` holds ``outbox.sqlite`` and a ``files/`` folder of payloads.
     """
 
+    #: how often the upload thread forgets ledger rows past ``ledger_retention_days``
+    prune_every_s = 3600.0
+
     def __init__(self, spool_dir: Path, cfg: OutboxConfig, transport: Transport, *, seed: int | None = None):
         self.cfg = cfg
         self.transport = transport
@@ -206,17 +209,15 @@ class Outbox:
         if not parts:
             raise ValueError("an outbox item needs at least one part")
         size = sum(len(p.data) for p in parts)
-        names = []
-        for part in parts:
-            name = f"{uuid.uuid4().hex}.part"
-            tmp = self.files_dir / f".{name}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(part.data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.files_dir / name)
-            names.append(name)
-        _fsync_dir(self.files_dir)
+        names = [f"{uuid.uuid4().hex}.part" for _ in parts]
+        try:
+            for name, part in zip(names, parts, strict=True):
+                write_atomic(self.files_dir / name, part.data)
+            _fsync_dir(self.files_dir)
+        except BaseException:  # a full disk: nothing of this item stays behind, nothing else is touched
+            for name in names:
+                (self.files_dir / name).unlink(missing_ok=True)
+            raise
         now = time.time()
         with self._lock:
             if not self._make_room(size, priority):
@@ -344,7 +345,11 @@ class Outbox:
             return row
 
     def _run(self) -> None:
+        next_prune = time.monotonic() + self.prune_every_s
         while not self._stop.is_set():
+            if time.monotonic() >= next_prune:  # the retention window holds on a box that never restarts
+                self.prune_ledger()
+                next_prune = time.monotonic() + self.prune_every_s
             row = self._next_due()
             if row is None:
                 self._wake.wait(1.0)

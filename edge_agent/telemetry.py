@@ -21,11 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge_agent.logs import log_event
 from edge_agent.outbox import TELEMETRY_PRIORITY, Outbox, OutboxPart
-from maskops_contracts import TELEMETRY_COLUMNS, TelemetryRow, telemetry_key
+from maskops_contracts import CLASS_NAMES, TELEMETRY_COLUMNS, TelemetryRow, telemetry_key
 
 logger = logging.getLogger("edge_agent.telemetry")
 
-_INT_COLUMNS = {"schema_version", "num_detections"} | {c for c in TELEMETRY_COLUMNS if c.startswith("count_")}
+_COUNT_COLUMNS = {f"count_{name}": name for name in CLASS_NAMES}  # column -> class
+_INT_COLUMNS = {"schema_version", "num_detections", *_COUNT_COLUMNS}
 _STR_COLUMNS = {"camera_id", "model_version"}
 
 
@@ -56,12 +57,14 @@ def telemetry_schema() -> pa.Schema:
 
 def rows_to_parquet(rows: list[TelemetryRow]) -> bytes:
     """Encode rows as one parquet file (zstd) with the contract's columns, in order."""
-    columns: dict[str, list] = {name: [] for name in TELEMETRY_COLUMNS}
-    for row in rows:
-        flat = row.to_dict()
-        flat["ts"] = row.ts
-        for name in TELEMETRY_COLUMNS:
-            columns[name].append(flat[name])
+    # Straight from the rows' attributes (``to_dict`` would deep-copy each row and format a
+    # timestamp string that parquet does not want: 36 µs a row, in a camera thread).
+    columns = {
+        name: [row.class_counts[_COUNT_COLUMNS[name]] for row in rows]
+        if name in _COUNT_COLUMNS
+        else [getattr(row, name) for row in rows]
+        for name in TELEMETRY_COLUMNS
+    }
     table = pa.table(columns, schema=telemetry_schema())
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")

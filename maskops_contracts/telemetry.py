@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from maskops_contracts._fields import as_float, as_int, as_utc, iso_utc
+from maskops_contracts._fields import as_float, as_int, as_utc, check_schema_version, iso_utc
 from maskops_contracts.classes import CLASS_NAMES
 from maskops_contracts.errors import ContractError
 from maskops_contracts.ids import validate_id
@@ -84,6 +84,8 @@ class TelemetryRow:
                     "class_counts", f"unknown class {name!r}; known: {', '.join(CLASS_NAMES)}"
                 )
             as_int(count, f"class_counts.{name}", minimum=0)
+        # every class, absent ones as 0: a row equals itself after a round trip through a table
+        object.__setattr__(self, "class_counts", {n: self.class_counts.get(n, 0) for n in CLASS_NAMES})
 
     def to_dict(self) -> dict[str, Any]:
         """A flat row with the columns of ``TELEMETRY_COLUMNS`` (ts as an ISO string)."""
@@ -99,8 +101,12 @@ class TelemetryRow:
         missing = [c for c in TELEMETRY_COLUMNS if c not in data and c != "schema_version"]
         if missing:
             raise ContractError(missing[0], f"is required (missing columns: {', '.join(missing)})")
-        counts = {name: int(data[f"count_{name}"]) for name in CLASS_NAMES}
+        version = check_schema_version(
+            {"schema_version": data.get("schema_version", TELEMETRY_SCHEMA_VERSION)},
+            TELEMETRY_SCHEMA_VERSION,
+            "telemetry row",
+        )
+        counts = {name: as_int(data[f"count_{name}"], f"count_{name}", minimum=0) for name in CLASS_NAMES}
         kwargs = {k: data[k] for k in TELEMETRY_COLUMNS if k not in CLASS_COUNT_COLUMNS}
-        kwargs["schema_version"] = int(data.get("schema_version", TELEMETRY_SCHEMA_VERSION))
-        kwargs["num_detections"] = int(kwargs["num_detections"])
+        kwargs["schema_version"] = version
         return cls(class_counts=counts, **kwargs)

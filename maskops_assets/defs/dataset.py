@@ -86,14 +86,15 @@ def labeled_dataset(
             "base": str(base_yaml),
             "label_batches": list(reviewed_labels.label_batches),
             "sample_batches": list(reviewed_labels.sample_batches),
-            "dagster_run_id": context.run_id,
+            # no run id here: this file is part of the versioned content, and the same inputs
+            # must give the same version (the run is named in the commit message instead)
         },
     )
     context.log.info(f"built {sum(built.images.values())} images {built.images}; committing to DVC")
     version = repo.commit(
         DATASET_DIR,
         f"labeled dataset: {len(base.images)} base + {len(reviewed.images)} reviewed images "
-        f"({len(reviewed_labels.label_batches)} label batches)",
+        f"({len(reviewed_labels.label_batches)} label batches), Dagster run {context.run_id}",
     )
     if config.push:
         repo.push()

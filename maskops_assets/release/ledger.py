@@ -85,6 +85,18 @@ def plan_release(
     when ``promote`` is set or when there is no release yet (cameras need some model to run).
     """
     previous = current.release_id if current else None
+    if current is not None:
+        version = candidate.model_version
+        if version == current.champion.model_version:
+            raise ReleaseError(
+                f"{version} is already the champion of release {current.release_id}; nothing to release "
+                "(a new release of the live model would only make the rollback target meaningless)"
+            )
+        if current.canary is not None and version == current.canary.model_version and not promote:
+            raise ReleaseError(
+                f"{version} is already the canary of release {current.release_id}; "
+                "run promote_canary (or release with promote) to make it the champion"
+            )
     if promote or current is None:
         return ReleaseManifest(
             release_id=release_id, champion=candidate, canary=None, previous_release_id=previous

@@ -184,11 +184,13 @@ class DatasetRepo:
         dvc_file = f"{dataset_dir_name}.dvc"
         self._git("add", dvc_file, ".gitignore")
         previous = self.latest()
-        if not self._git("diff", "--cached", "--quiet", check=False).returncode:
-            if previous is not None:
-                log.info("dataset unchanged since %s; no new version", previous.tag)
-                return previous
-        else:
+        # Compared with the latest *version*, not with HEAD: after a crash between the commit and
+        # the tag, HEAD already holds the new data and the retry must still tag it.
+        md5 = _dvc_md5((self.root / dvc_file).read_text(), dvc_file)
+        if previous is not None and md5 == previous.dvc_md5:
+            log.info("dataset unchanged since %s; no new version", previous.tag)
+            return previous
+        if self._git("diff", "--cached", "--quiet", check=False).returncode:
             self._git("commit", "--quiet", "-m", message)
         number = int(_TAG.match(previous.tag).group(1)) + 1 if previous else 1  # type: ignore[union-attr]
         tag = f"{TAG_PREFIX}{number}"

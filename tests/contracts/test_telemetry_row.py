@@ -34,6 +34,18 @@ def test_flat_row_has_exactly_the_contract_columns_and_round_trips():
     assert TelemetryRow.from_dict(flat) == row(
         class_counts={"with_mask": 1, "without_mask": 1, "mask_weared_incorrect": 0}
     )
+    assert TelemetryRow.from_dict(flat) == row()  # absent classes count 0 on both sides
+
+
+def test_a_newer_schema_or_a_non_integer_count_is_refused_by_name():
+    flat = {**row().to_dict(), "schema_version": 99}
+    with pytest.raises(ContractError, match="newer than this maskops understands") as err:
+        TelemetryRow.from_dict(flat)
+    assert err.value.field == "schema_version"
+    flat = {**row().to_dict(), "count_with_mask": "x"}
+    with pytest.raises(ContractError) as err:
+        TelemetryRow.from_dict(flat)
+    assert err.value.field == "count_with_mask"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -187,4 +188,60 @@ def test_a_failed_eviction_rolls_back_and_the_outbox_keeps_working(tmp_path: Pat
     outbox._db.execute("DROP TRIGGER no_delete")
     assert outbox.enqueue("sample", sample_parts(2), priority=0.5)
     assert outbox.stats().depth["sample"] == 2
+    outbox.close()
+
+
+def test_a_payload_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path, monkeypatch) -> None:
+    """A full disk halfway through an item (the .jpg written, the .json not): the error reaches
+    the caller, no stray file is left in the spool, and the outbox takes the next item."""
+    import errno
+
+    import edge_agent.outbox as outbox_module
+
+    outbox = Outbox(tmp_path / "spool", FAST, RecordingStore(tmp_path / "store"))
+    real_write = outbox_module.write_atomic
+    calls = []
+
+    def second_write_fails(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, data)
+
+    monkeypatch.setattr(outbox_module, "write_atomic", second_write_fails)
+    with pytest.raises(OSError, match="No space left"):
+        outbox.enqueue("sample", sample_parts(1), priority=0.5)
+    assert list(outbox.files_dir.iterdir()) == []
+    assert outbox.stats().depth["sample"] == 0
+    assert outbox.enqueue("sample", sample_parts(2), priority=0.5)
+    assert len(list(outbox.files_dir.iterdir())) == 2
+    outbox.close()
+
+
+def test_the_ledger_is_pruned_while_the_agent_runs(tmp_path: Path) -> None:
+    """A box that never restarts must still honour ledger_retention_days."""
+    store = RecordingStore(tmp_path / "store")
+    outbox = Outbox(
+        tmp_path / "spool",
+        OutboxConfig(
+            ledger_retention_days=1.0, **FAST.model_dump(include={"retry_initial_s", "retry_max_s"})
+        ),
+        store,
+    )
+    outbox.prune_every_s = 0.05
+    old = time.time() - 3 * 86400
+    outbox._db.execute(
+        "INSERT INTO ledger (key, kind, state, updated_at) VALUES ('samples/a/2026-11-20/x.jpg', 'sample', "
+        "'delivered', ?)",
+        (old,),
+    )
+    assert outbox.enqueue("sample", sample_parts(1), priority=0.5)
+    outbox.start()
+    assert outbox.drain(10)
+    deadline = time.monotonic() + 10
+    while "samples/a/2026-11-20/x.jpg" in read_ledger(tmp_path / "spool"):
+        assert time.monotonic() < deadline, "the old ledger row was never pruned"
+        time.sleep(0.02)
+    ledger = read_ledger(tmp_path / "spool")
+    assert ledger[sample_key("cam-1", "2026-11-23", "s0001", "jpg")] == "delivered"  # recent: kept
     outbox.close()

@@ -152,3 +152,17 @@ def test_config_validation():
         SamplerConfig(uncertainty_band=(0.8, 0.2))
     with pytest.raises(ValidationError, match="extra"):
         SamplerConfig(uncertainty=(0.1, 0.2))
+
+
+def test_a_clock_going_backwards_restarts_the_budget_and_dedup_windows():
+    """An NTP correction or a looping video: frames from 'before' the last kept one must not be
+    counted against a window that has not really passed."""
+    sampler = Sampler(_cfg(uncertainty_band=(0.4, 0.7), max_per_minute=1), "cam")
+    later = _frame(0, seed=1)
+    later.captured_at = T0 + timedelta(minutes=30)
+    assert _consider(sampler, later, [_det(0.55)]) is not None
+    earlier = _frame(1, seed=2)  # the clock went back half an hour
+    assert _consider(sampler, earlier, [_det(0.55)]) is not None
+    same_image_again = Frame("cam", 2, later.image, T0 + timedelta(seconds=70), "clip.mp4")
+    assert _consider(sampler, same_image_again, [_det(0.55)]) is not None  # dedup window restarted too
+    assert sampler.stats.dropped_by_budget == 0 and sampler.stats.dropped_as_duplicate == 0

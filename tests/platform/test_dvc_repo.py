@@ -45,3 +45,22 @@ def test_checkout_of_unknown_version_lists_the_known_ones(tmp_path: Path) -> Non
         repo.checkout("main")
     with pytest.raises(DatasetRepoError, match="not a directory"):
         repo.commit("missing", "nothing there")
+
+
+def test_a_commit_interrupted_before_its_tag_is_tagged_on_retry(tmp_path: Path) -> None:
+    """A crash between ``git commit`` and ``git tag`` leaves HEAD ahead of the latest version;
+    the retry must tag the new data, not hand back the old version."""
+    repo = DatasetRepo(tmp_path / "repo", str(tmp_path / "remote"))
+    repo.ensure_initialised()
+    data = repo.root / "dataset"
+    data.mkdir()
+    (data / "a.txt").write_text("first")
+    v1 = repo.commit("dataset", "first")
+    (data / "a.txt").write_text("second")
+    repo._dvc("add", "--quiet", "dataset")  # what commit() does, up to the crash
+    repo._git("add", "dataset.dvc")
+    repo._git("commit", "--quiet", "-m", "second")
+    v2 = repo.commit("dataset", "second (retry)")
+    assert v2.tag == "dataset-v2" and v2.dvc_md5 != v1.dvc_md5
+    assert repo.versions() == [v1, v2]
+    assert repo.commit("dataset", "unchanged") == v2

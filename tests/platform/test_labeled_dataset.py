@@ -40,6 +40,9 @@ def test_versions_grow_with_reviewed_labels(
     assert v1.version == "dataset-v1" and v1.new_labels == 0
     base_images = sum(1 for _ in Path(v1.data_yaml).parent.glob("images/*/*.jpg"))
     assert base_images == 24
+    # the same inputs again give the same version: versions are content, not runs
+    again: LabeledDatasetVersion = _run(dagster_instance, resources, {}).output_for_node("labeled_dataset")
+    assert again.version == "dataset-v1"
 
     store = LocalObjectStore(home / "store")
     samples = seed_samples_from_video(store, tmp_path / "camera", n_frames=12, every=2, size=(96, 96))

@@ -75,6 +75,17 @@ def test_canary_needs_cameras_or_percentage(ledger: ReleaseLedger):
         plan_promotion(ledger.current(), release_id="rel-3")
 
 
+def test_the_live_model_is_not_released_again(ledger: ReleaseLedger):
+    ledger.publish(plan_release(None, ref("m-v1"), release_id="rel-1"))
+    with pytest.raises(ReleaseError, match="already the champion of release rel-1"):
+        plan_release(ledger.current(), ref("m-v1"), release_id="rel-2", canary_percentage=10.0)
+    ledger.publish(plan_release(ledger.current(), ref("m-v2"), release_id="rel-2", canary_percentage=10.0))
+    with pytest.raises(ReleaseError, match="already the canary of release rel-2"):
+        plan_release(ledger.current(), ref("m-v2"), release_id="rel-3", canary_percentage=20.0)
+    promoted = plan_release(ledger.current(), ref("m-v2"), release_id="rel-3", promote=True)
+    assert promoted.champion.model_version == "m-v2" and promoted.canary is None
+
+
 def test_release_ids_are_valid_and_unique():
     ids = {new_release_id() for _ in range(20)}
     assert len(ids) == 20
