@@ -114,7 +114,6 @@ class ModelSync:
         self._bad_manifests: set[str] = set()
         self._once = OnceLogger(logger)
         self.release_id: str | None = None
-        self.polls = 0
 
     # ------------------------------------------------------------ start-up
     @property
@@ -213,7 +212,6 @@ class ModelSync:
 
     def poll_once(self) -> None:
         """Read the manifest once and move cameras to the models it names."""
-        self.polls += 1
         try:
             raw = self.transport.get(MANIFEST_KEY)
         except TransportError as err:

@@ -50,6 +50,3 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "work_dir": WorkDirResource(root=_env("MASKOPS_WORK_DIR")),
     }
-
-
-RESOURCES = build_resources()

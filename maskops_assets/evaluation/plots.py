@@ -10,8 +10,6 @@ from pathlib import Path
 
 from maskops_assets.evaluation.metrics import EvaluationResult
 
-PLOT_NAMES = ("confusion_matrix", "pr_curve", "per_class")
-
 
 def _pyplot():
     import matplotlib

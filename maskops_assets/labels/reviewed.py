@@ -207,21 +207,32 @@ def import_label_batch(
     return batch
 
 
+def latest_labels(
+    store: ObjectStore, label_batches: tuple[str, ...] | list[str]
+) -> dict[str, tuple[str, dict[str, Any]]]:
+    """sample_id -> (label batch id, image record) of the newest label each sample has.
+
+    A sample reviewed again in a later batch (a corrected box) counts once, with the later labels:
+    training on both versions would teach the model the mistake beside its fix. Batch ids start
+    with their import time, so sorted order is import order.
+    """
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for label_batch_id in sorted(label_batches):
+        for record in read_label_batch(store, label_batch_id).images:
+            latest[record["sample_id"]] = (label_batch_id, record)
+    return latest
+
+
 def summarise(store: ObjectStore, new_batch: str | None) -> ReviewedLabels:
-    """The cumulative view over every stored label batch."""
+    """The cumulative view over every stored label batch (each sample once, with its newest labels)."""
     ids = list_label_batches(store)
-    boxes: Counter[str] = Counter()
-    images = 0
-    sample_batches: set[str] = set()
-    for label_batch_id in ids:
-        batch = read_label_batch(store, label_batch_id)
-        images += len(batch.images)
-        boxes.update(batch.boxes_by_class)
-        sample_batches.update(batch.sample_batches)
+    latest = latest_labels(store, ids)
+    boxes = Counter(box[4] for _, record in latest.values() for box in record["boxes"])
+    sample_batches = {record["ingest_batch"] for _, record in latest.values() if record.get("ingest_batch")}
     return ReviewedLabels(
         label_batches=tuple(ids),
         new_batch=new_batch,
-        images=images,
+        images=len(latest),
         boxes_by_class={name: boxes.get(name, 0) for name in CLASS_NAMES},
         sample_batches=tuple(sorted(sample_batches)),
     )
@@ -230,23 +241,20 @@ def summarise(store: ObjectStore, new_batch: str | None) -> ReviewedLabels:
 def download_reviewed(
     store: ObjectStore, label_batches: tuple[str, ...] | list[str], out_dir: Path
 ) -> AnnotationSet:
-    """Every image of ``label_batches`` as local files under ``out_dir``, with its boxes (no split yet)."""
+    """Every sample of ``label_batches``, with its newest labels, as local files under ``out_dir``
+    (no split yet)."""
     out = AnnotationSet()
-    for label_batch_id in label_batches:
-        batch = read_label_batch(store, label_batch_id)
-        for record in batch.images:
-            target = out_dir / label_batch_id / record["name"]
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(
-                    store.get_bytes(f"{LABELS_PREFIX}{label_batch_id}/images/{record['name']}")
-                )
-            out.images.append(
-                ImageAnnotation(
-                    image=target,
-                    width=int(record["width"]),
-                    height=int(record["height"]),
-                    boxes=tuple(BoxAnnotation(*box) for box in record["boxes"]),
-                )
+    for label_batch_id, record in latest_labels(store, label_batches).values():
+        target = out_dir / label_batch_id / record["name"]
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(store.get_bytes(f"{LABELS_PREFIX}{label_batch_id}/images/{record['name']}"))
+        out.images.append(
+            ImageAnnotation(
+                image=target,
+                width=int(record["width"]),
+                height=int(record["height"]),
+                boxes=tuple(BoxAnnotation(*box) for box in record["boxes"]),
             )
+        )
     return out

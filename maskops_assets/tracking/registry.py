@@ -150,9 +150,6 @@ class ModelRegistry:
         """Record the maskops ``model_version`` (the id cameras and the store use) on a registry version."""
         self.client.set_model_version_tag(self.model_name, str(version), MODEL_VERSION_TAG, model_version)
 
-    def get_version(self, version: str) -> RegisteredVersion:
-        return self._version(self.client.get_model_version(self.model_name, str(version)))
-
     def find_by_model_version(self, model_version: str) -> RegisteredVersion | None:
         """The registry version tagged with maskops ``model_version``, or None."""
         found = self.client.search_model_versions(

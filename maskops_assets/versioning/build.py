@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import yaml
 
 from maskops_assets.datasets.annotations import AnnotationSet
 from maskops_assets.datasets.split import assign_splits
+from maskops_assets.datasets.stats import DatasetStats
 from maskops_assets.datasets.yolo import write_yolo
 from maskops_contracts import CLASS_NAMES
 
@@ -38,15 +38,10 @@ class BuiltDataset:
 
 
 def count_boxes(ds: AnnotationSet) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """Boxes per class per split, and images per split (every split and class present, maybe 0)."""
-    boxes: dict[str, Counter[str]] = {split: Counter() for split in SPLITS}
-    images: Counter[str] = Counter()
-    for image in ds.images:
-        split = image.split or "train"
-        images[split] += 1
-        boxes.setdefault(split, Counter()).update(b.class_name for b in image.boxes)
-    counts = {split: {name: boxes[split].get(name, 0) for name in CLASS_NAMES} for split in boxes}
-    return counts, {split: images.get(split, 0) for split in boxes}
+    """Boxes per class per split, and images per split, with every split and class present (maybe 0)."""
+    stats = DatasetStats.of(ds)
+    counts = {split: {**dict.fromkeys(CLASS_NAMES, 0), **stats.counts.get(split, {})} for split in SPLITS}
+    return counts, {split: stats.images_per_split.get(split, 0) for split in SPLITS}
 
 
 def build_dataset(

@@ -167,18 +167,25 @@ def test_sigterm_stops_drains_flushes_and_exits_0(
             time.sleep(0.2)
         assert health is not None and health["status"] == "ok", health
         assert health["cameras"]["hall"]["model_version"] == "local"
+        assert health["cameras"]["hall"]["frames_analysed"] >= 3, health
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err[-2000:]
-    events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    events = [e["event"] for e in logged]
     assert events[-1] == "agent_stopped"
     assert list((tmp_path / "store").glob("telemetry/hall/*/*.parquet")), (
         "telemetry was not flushed on SIGTERM"
     )
     check_store(tmp_path / "store")
+    # and it drained: nothing left queued on disk, nothing reported as left behind
+    summary = logged[-1]["summary"]
+    assert summary["drained"] is True and summary["outbox"]["depth"] == 0
+    assert "outbox_not_drained" not in events
+    assert not any((tmp_path / "data" / "outbox" / "files").iterdir())
 
 
 def test_shutdown_waits_for_a_camera_that_is_slow_to_stop(

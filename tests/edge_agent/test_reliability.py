@@ -105,6 +105,8 @@ def test_store_outage_loses_and_duplicates_nothing(
     summary = json.loads(out.strip().splitlines()[-1])
     kept = assert_store_matches_ledger(moto_s3, tmp_path / "data")
     assert len(kept) == 2 * summary["cameras"]["door"]["samples_kept"]  # .jpg + .json each, no duplicates
+    assert summary["outbox"]["uploaded"]["sample"] == summary["cameras"]["door"]["samples_kept"] > 0
+    assert summary["outbox"]["dropped"]["sample"] == 0
     records = [SampleRecord.from_json(moto_s3.get(k)) for k in kept if k.endswith(".json")]
     assert len({r.sample_id for r in records}) == len(records)
 

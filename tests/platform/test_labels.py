@@ -12,6 +12,7 @@ from maskops_assets.ingest import make_batch, sample_batch_index, write_batch
 from maskops_assets.ingest.seeding import write_review_export
 from maskops_assets.labels import LabelBatchRejected, import_label_batch, list_label_batches, summarise
 from maskops_assets.resources import ObjectStoreResource
+from maskops_contracts import CLASS_NAMES
 
 
 def _batched(store, samples) -> str:
@@ -112,3 +113,40 @@ def test_other_formats_import_the_same_boxes(seeded_store, tmp_path: Path, fmt: 
     batch = import_label_batch(store, converted, fmt)
     assert len(batch.images) == len(samples)
     assert sum(batch.boxes_by_class.values()) == sum(len(s.boxes) for s in samples)
+
+
+def test_a_corrected_label_replaces_the_old_one(seeded_store, tmp_path: Path) -> None:
+    """A reviewer fixes one box and the export is imported again: the dataset gets each sample
+    once, with the corrected label, not the mistake beside its fix."""
+    from datetime import UTC, datetime
+
+    from maskops_assets.labels import download_reviewed
+
+    store, samples = seeded_store
+    _batched(store, samples)
+    export = write_review_export(samples, tmp_path / "export")
+    index = sample_batch_index(store)
+    first = import_label_batch(
+        store, export, "yolo", sample_index=index, now=datetime(2026, 11, 23, 9, tzinfo=UTC)
+    )
+    label = sorted((export / "labels" / "train").glob("*.txt"))[0]
+    lines = label.read_text().splitlines()
+    old_class, *geometry = lines[0].split()
+    new_class = (int(old_class) + 1) % len(CLASS_NAMES)
+    label.write_text("\n".join([" ".join([str(new_class), *geometry]), *lines[1:]]) + "\n")
+    second = import_label_batch(
+        store, export, "yolo", sample_index=index, now=datetime(2026, 11, 23, 10, tzinfo=UTC)
+    )
+    assert list_label_batches(store) == [first.label_batch_id, second.label_batch_id]
+
+    summary = summarise(store, second.label_batch_id)
+    assert summary.images == len(samples)
+    expected = dict(first.boxes_by_class)
+    expected[CLASS_NAMES[int(old_class)]] -= 1
+    expected[CLASS_NAMES[new_class]] += 1
+    assert summary.boxes_by_class == expected
+    images = download_reviewed(store, [first.label_batch_id, second.label_batch_id], tmp_path / "dl")
+    assert len(images.images) == len(samples)
+    corrected = [i for i in images.images if i.image.stem == label.stem]
+    assert len(corrected) == 1 and corrected[0].image.parent.name == second.label_batch_id
+    assert CLASS_NAMES[new_class] in {b.class_name for b in corrected[0].boxes}
