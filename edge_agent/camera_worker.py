@@ -325,7 +325,7 @@ class CameraWorker:
         self._frames_analysed.inc()
         if self.telemetry.cfg.enabled:  # the statistics are for telemetry only
             self.telemetry.add(
-                telemetry_row(frame, compute_frame_stats(frame.image), result, active.model_version)
+                telemetry_row(frame, compute_frame_stats(frame.thumbnail()), result, active.model_version)
             )
         if active.detector is None:
             return  # nothing to label against without a model's boxes

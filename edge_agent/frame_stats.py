@@ -1,8 +1,9 @@
 """Per-frame image statistics for telemetry: what the drift report compares over time.
 
-Computed on a copy scaled (``shrink``) so its longer side is at most ``STATS_MAX_SIDE`` pixels: cheap on a
-camera box, and comparable between cameras of different resolutions (blur, the variance of the
-Laplacian, depends on scale, so every frame is measured at the same one).
+Computed on a copy scaled (``shrink``) so its longer side is at most ``THUMBNAIL_SIDE`` pixels
+(the frame's own ``thumbnail()``): cheap on a camera box, and comparable between cameras of
+different resolutions (blur, the variance of the Laplacian, depends on scale, so every frame is
+measured at the same one).
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import cv2
 import numpy as np
 
 from edge_agent.detector.base import DetectionResult
-from edge_agent.frames import Frame
+from edge_agent.frames import THUMBNAIL_SIDE, Frame
 from edge_agent.shrink import shrink
 from maskops_contracts import TelemetryRow
-
-STATS_MAX_SIDE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +34,8 @@ class FrameStats:
 
 
 def compute_frame_stats(image_bgr: np.ndarray) -> FrameStats:
-    """Statistics of a BGR uint8 (H, W, 3) image."""
-    small = shrink(image_bgr, STATS_MAX_SIDE)
+    """Statistics of a BGR uint8 (H, W, 3) image (pass ``frame.thumbnail()`` to reuse its copy)."""
+    small = shrink(image_bgr, THUMBNAIL_SIDE)
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     mean, std = cv2.meanStdDev(grey)
     # 16-bit Laplacian (exact for uint8 input: |values| <= 1020) and OpenCV's own variance:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+
+from edge_agent.shrink import shrink
+
+#: Longer side of the copy that per-frame statistics and the near-duplicate hash are computed on:
+#: one scale for every camera (blur, the variance of the Laplacian, depends on it).
+THUMBNAIL_SIDE = 256
 
 
 @dataclass(slots=True)
@@ -24,6 +30,14 @@ class Frame:
     image: np.ndarray
     captured_at: datetime
     source: str
+    _thumbnail: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def thumbnail(self) -> np.ndarray:
+        """The image shrunk to ``THUMBNAIL_SIDE`` on its longer side, made once per frame and
+        shared by the telemetry statistics and the sampler's hash."""
+        if self._thumbnail is None:
+            self._thumbnail = shrink(self.image, THUMBNAIL_SIDE)
+        return self._thumbnail
 
     @property
     def height(self) -> int:

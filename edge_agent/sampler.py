@@ -183,7 +183,7 @@ class Sampler:
         if not self._within_budget(t):
             self.stats.dropped_by_budget += 1
             return None
-        frame_hash = dhash(frame.image)
+        frame_hash = dhash(frame.thumbnail())
         if self._is_duplicate(frame_hash, t):
             self.stats.dropped_as_duplicate += 1
             return None

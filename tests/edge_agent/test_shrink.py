@@ -48,3 +48,15 @@ def test_fine_detail_is_averaged_not_aliased():
     nearest = cv2.resize(stripes, (256, 192), interpolation=cv2.INTER_NEAREST).astype(np.float32)
     assert abs(fast.mean() - 127.5) < 2 and fast.std() < 2
     assert nearest.std() > 100
+
+
+def test_a_frame_makes_its_thumbnail_once():
+    """Statistics and the sampler's hash read the same 256 px copy; it is made on first use."""
+    from datetime import UTC, datetime
+
+    from edge_agent.frames import THUMBNAIL_SIDE, Frame
+
+    frame = Frame("cam", 0, np.zeros((480, 640, 3), np.uint8), datetime(2026, 11, 23, tzinfo=UTC), "test")
+    first = frame.thumbnail()
+    assert first.shape == (192, THUMBNAIL_SIDE, 3)
+    assert frame.thumbnail() is first

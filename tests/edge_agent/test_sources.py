@@ -202,3 +202,17 @@ def test_close_while_reading_ends_the_stream_without_stop(http_video):
             source.close()  # as the agent does on shutdown; the reading loop releases the capture
     assert len(frames) == 3 and source.stats.reconnects == 0
     assert source._cap is None
+
+
+def test_video_decoding_threads_are_set_explicitly(make_video):
+    """One decoding thread by default (the detector owns the cores); 0 leaves it to FFmpeg."""
+    import cv2
+
+    video = make_video(n_frames=4)
+    one = open_source("cam", SourceConfig(kind="video", uri=str(video)))
+    assert one._cap.get(cv2.CAP_PROP_N_THREADS) == 1
+    three = open_source("cam", SourceConfig(kind="video", uri=str(video), decode_threads=3))
+    assert three._cap.get(cv2.CAP_PROP_N_THREADS) == 3
+    assert len(_all(three)) == 4
+    for source in (one, three):
+        source.close()
