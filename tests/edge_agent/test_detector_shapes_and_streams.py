@@ -96,3 +96,12 @@ def test_an_openvino_pass_is_collected_once(make_yolo_onnx):
     assert pending.done()
     with pytest.raises(RuntimeError, match="already collected"):
         pending.result()
+
+
+def test_openvino_threads_streams_and_pinning_are_set_explicitly(make_yolo_onnx):
+    path = make_yolo_onnx([((1.0, 1.0, 9.0, 9.0), (0.9, 0.1, 0.0))], imgsz=64, dynamic=True)
+    backend = _load(path, "openvino", streams=2).backend
+    compiled = backend._pools[(64, 64)]._compiled
+    assert compiled.get_property("INFERENCE_NUM_THREADS") == 2
+    assert compiled.get_property("NUM_STREAMS") == 2
+    assert compiled.get_property("ENABLE_CPU_PINNING") is False  # the camera threads share the cores
