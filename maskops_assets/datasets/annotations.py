@@ -7,6 +7,7 @@ needs to know about another.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,13 +31,23 @@ class DatasetFormatError(ValueError):
 
 @dataclass(frozen=True)
 class BoxAnnotation:
-    """One labelled box: pixel corners (x1, y1) top-left, (x2, y2) bottom-right."""
+    """One labelled box: pixel corners (x1, y1) top-left, (x2, y2) bottom-right.
+
+    ``difficult`` and ``truncated`` are Pascal VOC's object flags, carried through every
+    format that can hold them so a conversion never turns a difficult box into an
+    ordinary one. ``difficult`` marks an object the annotator could not label with
+    confidence (VOC evaluation ignores it); YOLO cannot mark it, so YOLO output leaves
+    such boxes out by default (see ``without_difficult``). ``truncated`` marks an object
+    that runs past the image edge; it is kept everywhere, only recorded.
+    """
 
     x1: float
     y1: float
     x2: float
     y2: float
     class_name: str
+    difficult: bool = False
+    truncated: bool = False
 
     @property
     def area(self) -> float:
@@ -60,3 +71,20 @@ class AnnotationSet:
 
     images: list[ImageAnnotation] = field(default_factory=list)
     class_names: tuple[str, ...] = CLASS_NAMES
+
+
+def without_difficult(ds: AnnotationSet) -> tuple[AnnotationSet, int]:
+    """A copy of ``ds`` without its difficult boxes, and how many were left out.
+
+    The images stay (one whose boxes were all difficult becomes a background image), the
+    way ultralytics' own VOC converter writes YOLO labels: a format with no "ignore this
+    box" marker can either train on a box nobody could label with confidence or leave
+    it out, and leaving it out is the smaller harm.
+    """
+    images: list[ImageAnnotation] = []
+    left_out = 0
+    for image in ds.images:
+        kept = tuple(box for box in image.boxes if not box.difficult)
+        left_out += len(image.boxes) - len(kept)
+        images.append(image if len(kept) == len(image.boxes) else dataclasses.replace(image, boxes=kept))
+    return AnnotationSet(images=images, class_names=ds.class_names), left_out

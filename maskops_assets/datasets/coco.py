@@ -5,6 +5,11 @@ single ``*.json``). Image ``file_name``s are looked up in ``image_root`` (defaul
 JSON's folder, then its ``images/`` subfolder). Written as ``annotations.json`` beside
 ``images/``, category ids from 1 in class order. COCO has no split field; the image's
 split is kept in a ``split`` key on each image entry, which COCO tools ignore.
+
+COCO has no difficult or truncated flag either. They are kept as extra ``difficult`` and
+``truncated`` keys (1) on an annotation, written only when set, and read back (0/1 or
+true/false). ``iscrowd`` stays 0: it means "a group of objects in one box", and COCO
+evaluation would treat the box as a crowd region, which a difficult face is not.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from maskops_assets.datasets.annotations import (
 )
 from maskops_assets.datasets.images import output_names, place_image
 from maskops_assets.datasets.sources import find_json, load_json
-from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_image_size
+from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_flag, checked_image_size
 
 log = logging.getLogger(__name__)
 
 ANNOTATIONS_FILE = "annotations.json"
+# Box flags COCO has no field for, kept as extra annotation keys (module docstring).
+_FLAGS = ("difficult", "truncated")
 
 
 def read_coco(
@@ -92,14 +99,18 @@ def write_coco(ds: AnnotationSet, out_dir: Path, *, copy_images: bool = True) ->
                 box, image.width, image.height, ds.class_names, path=image.image, what=f"box {i}"
             )
             w, h = box.x2 - box.x1, box.y2 - box.y1
-            doc["annotations"].append({
+            annotation: dict[str, object] = {
                 "id": len(doc["annotations"]) + 1,
                 "image_id": image_id,
                 "category_id": category_id[box.class_name],
                 "bbox": [round(box.x1, 3), round(box.y1, 3), round(w, 3), round(h, 3)],
                 "area": round(w * h, 3),
                 "iscrowd": 0,
-            })
+            }
+            for flag in _FLAGS:
+                if getattr(box, flag):
+                    annotation[flag] = 1
+            doc["annotations"].append(annotation)
     json_path = out_dir / ANNOTATIONS_FILE
     json_path.write_text(json.dumps(doc, indent=1))
     return json_path
@@ -147,7 +158,10 @@ def _read_image(
         if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
             raise DatasetFormatError(json_path, f"{what} has bbox {bbox!r}; expected [x, y, width, height]")
         x, y, w, h = (float(v) for v in bbox)
-        box = BoxAnnotation(x, y, x + w, y + h, category)
+        difficult, truncated = (
+            checked_flag(ann.get(flag), path=json_path, what=f"{what} '{flag}'") for flag in _FLAGS
+        )
+        box = BoxAnnotation(x, y, x + w, y + h, category, difficult=difficult, truncated=truncated)
         boxes.append(checked_box(box, width, height, class_names, path=json_path, what=what))
     split = entry.get("split")
     return ImageAnnotation(image_path, width, height, tuple(boxes), split if isinstance(split, str) else None)

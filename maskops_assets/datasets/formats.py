@@ -4,6 +4,10 @@ Every format reads into an ``AnnotationSet`` and writes from one, so converting 
 ``read`` of one entry then ``write`` of another. Options that only some formats take
 (an image root, class names, Label Studio predictions) are refused by the others
 rather than ignored, so a typo in a command line does not pass silently.
+
+``marks_difficult`` says whether a format can hold the difficult flag of a box. Those
+that can (VOC, COCO, Label Studio) keep it; YOLO cannot, and its writer leaves
+difficult boxes out unless ``WriteOptions.keep_difficult``.
 """
 
 from __future__ import annotations
@@ -31,15 +35,25 @@ class ReadOptions:
 
 
 @dataclass(frozen=True)
+class WriteOptions:
+    """How to write a dataset; ``validation`` collects the warnings a writer has (a stand-in split)."""
+
+    copy_images: bool = True
+    keep_difficult: bool = False
+    validation: ValidationLog = field(default_factory=ValidationLog)
+
+
+@dataclass(frozen=True)
 class DatasetFormat:
     """One format: how to read a source path and write a dataset into an output folder."""
 
     name: str
     summary: str
     reader: Callable[[Path, ReadOptions], AnnotationSet]
-    # (dataset, output folder, copy_images) -> the main file written (data.yaml, annotations.json, ...)
-    writer: Callable[[AnnotationSet, Path, bool], Path]
+    # (dataset, output folder, options) -> the main file written (data.yaml, annotations.json, ...)
+    writer: Callable[[AnnotationSet, Path, WriteOptions], Path]
     options: frozenset[str] = frozenset()
+    marks_difficult: bool = True
 
     def read(self, src: Path, options: ReadOptions | None = None) -> AnnotationSet:
         options = options or ReadOptions()
@@ -53,8 +67,18 @@ class DatasetFormat:
             raise ValueError(f"option {', '.join(refused)} does not apply to the {self.name} format")
         return self.reader(Path(src), options)
 
-    def write(self, ds: AnnotationSet, out_dir: Path, *, copy_images: bool = True) -> Path:
-        return self.writer(ds, Path(out_dir), copy_images)
+    def write(
+        self,
+        ds: AnnotationSet,
+        out_dir: Path,
+        *,
+        copy_images: bool = True,
+        keep_difficult: bool = False,
+        validation: ValidationLog | None = None,
+    ) -> Path:
+        """Write ``ds`` into ``out_dir``; warnings go to ``validation``. Returns the main file written."""
+        options = WriteOptions(copy_images, keep_difficult, validation or ValidationLog())
+        return self.writer(ds, Path(out_dir), options)
 
 
 def _read_yolo(src: Path, options: ReadOptions) -> AnnotationSet:
@@ -71,20 +95,28 @@ FORMATS: dict[str, DatasetFormat] = {
         "yolo",
         "ultralytics YOLO: data.yaml, images/<split>/, labels/<split>/*.txt",
         _read_yolo,
-        lambda ds, out, copy: write_yolo(ds, out, copy_images=copy),
+        lambda ds, out, o: write_yolo(
+            ds,
+            out,
+            copy_images=o.copy_images,
+            keep_difficult=o.keep_difficult,
+            fill_required_splits=True,
+            validation=o.validation,
+        ),
+        marks_difficult=False,
     ),
     "voc": DatasetFormat(
         "voc",
         "Pascal VOC XML: images/ beside annotations/ (Kaggle face-mask layout) or JPEGImages/ + Annotations/",
         lambda src, o: read_voc(src, class_names=o.class_names, validation=o.validation),
-        lambda ds, out, copy: write_voc(ds, out, copy_images=copy),
+        lambda ds, out, o: write_voc(ds, out, copy_images=o.copy_images),
         frozenset({"class_names"}),
     ),
     "coco": DatasetFormat(
         "coco",
         "COCO detection JSON: annotations.json beside images/",
         lambda src, o: read_coco(src, image_root=o.image_root, validation=o.validation),
-        lambda ds, out, copy: write_coco(ds, out, copy_images=copy),
+        lambda ds, out, o: write_coco(ds, out, copy_images=o.copy_images),
         frozenset({"image_root"}),
     ),
     "labelstudio": DatasetFormat(
@@ -97,7 +129,7 @@ FORMATS: dict[str, DatasetFormat] = {
             use_predictions=o.use_predictions,
             validation=o.validation,
         ),
-        lambda ds, out, copy: write_labelstudio(ds, out, copy_images=copy),
+        lambda ds, out, o: write_labelstudio(ds, out, copy_images=o.copy_images),
         frozenset({"image_root", "class_names", "use_predictions"}),
     ),
 }

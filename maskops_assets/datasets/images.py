@@ -3,6 +3,10 @@
 Sizes come from the file header (Pillow reads it without decoding the pixels), turned
 by the EXIF orientation the same way ultralytics and browsers turn the image, so box
 coordinates mean the same thing in every tool.
+
+Suffixes are matched in any case (``x.PNG`` is an image, and a reference to ``x.png``
+finds it), as cameras and Windows tools write them upper case and ultralytics lower-cases
+suffixes before matching too.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from PIL import Image, UnidentifiedImageError
 
@@ -41,9 +45,51 @@ def image_size(path: Path) -> tuple[int, int]:
             orientation = im.getexif().get(_EXIF_ORIENTATION)
     except (UnidentifiedImageError, OSError) as exc:
         raise DatasetFormatError(path, f"not a readable image ({exc})") from None
+    except ImportError:
+        # Once ultralytics is imported, Image.open answers a file Pillow cannot identify by
+        # importing a HEIF plugin (ultralytics/utils/patches.py), which fails where it is not
+        # installed: the file is still just not an image Pillow can read.
+        raise DatasetFormatError(path, "not a readable image (Pillow cannot identify it)") from None
     if orientation in _ROTATED_ORIENTATIONS:
         return height, width
     return width, height
+
+
+class ImageFolder:
+    """The image files directly in one folder, found by name with the suffix in any case.
+
+    The folder is listed once, so looking up every annotation's image stays linear in
+    the size of the dataset.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._by_key: dict[str, Path] = {}
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if is_image_file(path):
+                    # On a case-sensitive disk x.png and x.PNG may both exist; the exact name wins in find().
+                    self._by_key.setdefault(_suffix_key(path.name), path)
+
+    def find(self, name: str) -> Path | None:
+        """The file ``name`` here: the exact name first, else the name with its suffix in another case."""
+        exact = self.folder / name
+        if exact.is_file():
+            return exact
+        return self._by_key.get(_suffix_key(name))
+
+    def find_stem(self, stem: str) -> Path | None:
+        """An image named ``stem`` plus any image suffix, in any case (the first by suffix if several)."""
+        for suffix in sorted(IMAGE_SUFFIXES):
+            found = self._by_key.get(stem + suffix)
+            if found is not None:
+                return found
+        return None
+
+
+def _suffix_key(name: str) -> str:
+    path = PurePath(name)
+    return str(path.with_suffix(path.suffix.lower())) if path.suffix else name
 
 
 def output_names(images: Sequence[ImageAnnotation]) -> list[str]:

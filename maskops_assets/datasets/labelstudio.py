@@ -13,6 +13,11 @@ Image references are resolved against ``image_root`` (default: the JSON's folder
 ``/data/upload/<project>/<file>`` (uploads, stored as ``<hash>-<name>``), URLs (by file
 name), and plain paths. Written tasks refer to ``/data/local-files/?d=images/<name>``, so
 serving the output folder as Label Studio's local-files document root shows them.
+
+A box's ``difficult`` and ``truncated`` flags go in its region's ``meta`` object
+(``"meta": {"difficult": true}``), written only when set and read back. Label Studio
+keeps a region's ``meta`` as it was imported and only adds its own ``text`` key when a
+reviewer writes a note, so the flags survive a review round trip.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from maskops_assets.datasets.sources import (
     read_classes_file,
     write_classes_file,
 )
-from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_image_size
+from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_flag, checked_image_size
 from maskops_contracts.classes import CLASS_NAMES
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,8 @@ _UPLOAD_PREFIX = "/data/upload/"
 # Label Studio stores an upload as "<8 hex digits>-<original name>".
 _UPLOAD_HASH = re.compile(r"^[0-9a-f]{8}-")
 _RECT = "rectanglelabels"
+# Box flags kept in a region's meta object (module docstring).
+_FLAGS = ("difficult", "truncated")
 
 
 def read_labelstudio(
@@ -156,7 +163,7 @@ def task_result(
     regions: list[dict[str, object]] = []
     for i, box in enumerate(image.boxes, start=1):
         box = checked_box(box, image.width, image.height, class_names, path=image.image, what=f"box {i}")
-        regions.append({
+        region: dict[str, object] = {
             "id": f"{region_prefix}_{i}",
             "type": _RECT,
             "from_name": from_name,
@@ -172,7 +179,11 @@ def task_result(
                 "rotation": 0,
                 _RECT: [box.class_name],
             },
-        })
+        }
+        flags = {flag: True for flag in _FLAGS if getattr(box, flag)}
+        if flags:
+            region["meta"] = flags
+        regions.append(region)
     return regions
 
 
@@ -282,6 +293,17 @@ def _region_box(region: dict, width: int, height: int, what: str, source: Path) 
     labels = value.get(_RECT)
     if not isinstance(labels, list) or len(labels) != 1:
         raise DatasetFormatError(source, f"{what} has labels {labels!r}; expected exactly one class")
+    meta = region.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    difficult, truncated = (
+        checked_flag(meta.get(flag), path=source, what=f"{what} meta.{flag}") for flag in _FLAGS
+    )
     return BoxAnnotation(
-        x / 100 * width, y / 100 * height, (x + w) / 100 * width, (y + h) / 100 * height, str(labels[0])
+        x / 100 * width,
+        y / 100 * height,
+        (x + w) / 100 * width,
+        (y + h) / 100 * height,
+        str(labels[0]),
+        difficult=difficult,
+        truncated=truncated,
     )

@@ -43,6 +43,25 @@ def split_for(content_hash: str, ratios: tuple[float, float, float] = DEFAULT_RA
     return next(split for split, ratio in zip(reversed(SPLITS), reversed(ratios), strict=True) if ratio > 0)
 
 
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """``"0.8,0.1,0.1"`` or ``"80,10,10"``: train, val and test weights, scaled to sum to 1.
+
+    Weights rather than fractions, like ``maskops-scenes --splits``, so percentages work
+    and rounding (0.33,0.33,0.33) is not an error.
+    """
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        weights = []
+    valid = all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0
+    if len(weights) != len(SPLITS) or not valid:
+        problem = "must be three non-negative weights train,val,test, e.g. 0.8,0.1,0.1"
+        raise ValueError(f"split {text!r} {problem}")
+    total = sum(weights)
+    train, val, test = (w / total for w in weights)
+    return train, val, test
+
+
 def content_hash(path: Path) -> str:
     """SHA-256 hex digest of the file's bytes."""
     try:

@@ -12,7 +12,10 @@ UNSPLIT = "unsplit"
 
 @dataclass(frozen=True)
 class DatasetStats:
-    """``counts[split][class]`` is a box count; images without a split count under ``unsplit``."""
+    """``counts[split][class]`` is a box count; images without a split count under ``unsplit``.
+
+    ``difficult_boxes`` counts the boxes (included in ``boxes``) flagged difficult.
+    """
 
     images: int
     boxes: int
@@ -20,6 +23,7 @@ class DatasetStats:
     boxes_per_class: dict[str, int]
     counts: dict[str, dict[str, int]]
     background_images: int
+    difficult_boxes: int = 0
 
     @classmethod
     def of(cls, ds: AnnotationSet) -> DatasetStats:
@@ -40,6 +44,7 @@ class DatasetStats:
             boxes_per_class=dict(boxes_per_class),
             counts={split: dict(c) for split, c in sorted(counts.items())},
             background_images=sum(1 for image in ds.images if not image.boxes),
+            difficult_boxes=sum(1 for image in ds.images for box in image.boxes if box.difficult),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -47,6 +52,7 @@ class DatasetStats:
             "images": self.images,
             "boxes": self.boxes,
             "background_images": self.background_images,
+            "difficult_boxes": self.difficult_boxes,
             "images_per_split": self.images_per_split,
             "boxes_per_class": self.boxes_per_class,
             "counts": self.counts,

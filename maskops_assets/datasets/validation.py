@@ -4,12 +4,18 @@ Every reader sends each problem it finds to a ``ValidationLog``. A strict log (t
 default) raises ``DatasetFormatError`` at once; a log with ``skip_invalid=True`` records
 a ``SkippedItem`` and lets the reader go on with the next image.
 
+Input that is usable but not what it claims (a VOC ``<size>`` that disagrees with the
+image file) is neither: the reader repairs it and records a ``ValidationWarning`` with
+``warn``, in strict and skipping logs alike, so the user sees what was changed (the
+conversion report lists every warning).
+
 Readers skip a whole image, never just one of its boxes: an image with a face left
 unlabelled would teach the detector that the face is background.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -22,6 +28,9 @@ log = logging.getLogger(__name__)
 # Boxes converted from normalized or percent coordinates land a hair outside the image
 # through rounding; up to one pixel is clipped, anything more is a real labelling error.
 CLIP_TOLERANCE_PX = 1.0
+
+# How a yes/no flag may be written in VOC text (JSON formats also give booleans and numbers).
+_FLAG_TEXT = {"": False, "0": False, "1": True, "false": False, "true": True}
 
 # Enough skip messages in the log to see the pattern; the full list is in the report.
 _LOGGED_SKIPS = 10
@@ -43,12 +52,38 @@ class SkippedItem:
         return {"path": str(self.path), "line": self.line, "reason": self.reason}
 
 
+@dataclass(frozen=True)
+class ValidationWarning:
+    """Input that was used after a repair: the file, the line (when known) and what was done."""
+
+    path: Path
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"path": str(self.path), "line": self.line, "message": self.message}
+
+
 @dataclass
 class ValidationLog:
-    """Where readers report bad input. Strict unless ``skip_invalid``."""
+    """Where readers report bad input. Strict unless ``skip_invalid``; warnings are always recorded."""
 
     skip_invalid: bool = False
     skipped: list[SkippedItem] = field(default_factory=list)
+    warnings: list[ValidationWarning] = field(default_factory=list)
+
+    def warn(self, path: Path | str, message: str, *, line: int | None = None) -> None:
+        """Record that the item at ``path`` was used after a repair that ``message`` describes."""
+        item = ValidationWarning(Path(path), message, line)
+        self.warnings.append(item)
+        if len(self.warnings) <= _LOGGED_SKIPS:
+            log.warning("%s", item)
+        elif len(self.warnings) == _LOGGED_SKIPS + 1:
+            log.warning("more warnings; the conversion report lists all of them")
 
     def reject(self, path: Path | str, problem: str, *, line: int | None = None) -> None:
         """Raise ``DatasetFormatError`` (strict) or record the item as skipped."""
@@ -107,7 +142,25 @@ def checked_box(
         )
     if (x1, y1, x2, y2) == coords:
         return box
-    return BoxAnnotation(x1, y1, x2, y2, box.class_name)
+    # replace(), not a new box: clipping must keep the difficult/truncated flags.
+    return dataclasses.replace(box, x1=x1, y1=y1, x2=x2, y2=y2)
+
+
+def checked_flag(value: object, *, path: Path, what: str, line: int | None = None) -> bool:
+    """A yes/no flag (``difficult``, ``truncated``) as VOC text or JSON writes it, as a bool.
+
+    Accepted: absent or empty (no), JSON booleans, 0 and 1 as numbers or text, and
+    ``true``/``false`` text. Anything else is an error naming ``what``: guessing would
+    decide silently whether a box is trained on.
+    """
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _FLAG_TEXT:
+        return _FLAG_TEXT[value.strip().lower()]
+    raise DatasetFormatError(path, f"{what} is {value!r}; expected 0 or 1", line=line)
+
 
 
 def checked_image_size(

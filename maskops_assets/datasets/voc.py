@@ -8,6 +8,22 @@ order) so a VOC copy keeps the class order and classes without boxes.
 
 Coordinates are taken as pixel corners as written, the way ultralytics' own VOC
 converter reads them; written coordinates are rounded to whole pixels, as VOC has them.
+
+Image size: the image file decides, not ``<size>``. VOC boxes are pixels of the image
+they were drawn on, so normalising them (for YOLO, Label Studio) by anything but the
+real size misplaces every box. Each image's header is read (Pillow, no pixel decoding):
+an unreadable or missing image is an error naming the image; a ``<size>`` that is
+missing or 0 is filled in silently; a ``<size>`` that disagrees with the image is a
+warning naming the XML, the image and both sizes, and the image's size is used (a box
+that then lies outside the image is still an error, as a box drawn on a resized copy
+should be). Garbage in ``<size>`` (not a number) is an error, as any other broken field.
+
+File names: annotation files are ``*.xml`` in any case, and an image is found by its
+``<filename>`` or, when that is stale, by the XML's stem, with the suffix in any case
+(``x.PNG`` on disk answers ``<filename>x.png</filename>``).
+
+Object flags: ``<difficult>`` and ``<truncated>`` (0 or 1) are read into the box and
+written back; ``<occluded>`` is written as 0, as maskops has no use for it.
 """
 
 from __future__ import annotations
@@ -22,9 +38,9 @@ from maskops_assets.datasets.annotations import (
     DatasetFormatError,
     ImageAnnotation,
 )
-from maskops_assets.datasets.images import IMAGE_SUFFIXES, image_size, output_names, place_image
+from maskops_assets.datasets.images import ImageFolder, image_size, output_names, place_image
 from maskops_assets.datasets.sources import CLASSES_FILE, read_classes_file, write_classes_file
-from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_image_size
+from maskops_assets.datasets.validation import ValidationLog, checked_box, checked_flag, checked_image_size
 from maskops_contracts.classes import CLASS_NAMES
 
 log = logging.getLogger(__name__)
@@ -41,10 +57,11 @@ def read_voc(
     class_names: tuple[str, ...] | None = None,
     validation: ValidationLog | None = None,
 ) -> AnnotationSet:
-    """Read every ``*.xml`` under the annotations folder of ``root``.
+    """Read every ``*.xml`` (any case) in the annotations folder of ``root``.
 
     Class names: ``class_names`` if given, else ``classes.txt`` in ``root``, else the
-    detector's classes. A box of any other class is an unknown-class error.
+    detector's classes. A box of any other class is an unknown-class error. A ``<size>``
+    that disagrees with the image file is recorded as a warning in ``validation``.
     """
     validation = validation or ValidationLog()
     root = Path(root)
@@ -52,8 +69,8 @@ def read_voc(
         raise DatasetFormatError(root, "VOC dataset folder not found")
     names = class_names or read_classes_file(root / CLASSES_FILE) or CLASS_NAMES
     annotations_dir = _first_dir(root, _ANNOTATION_DIRS) or root
-    images_dir = _first_dir(root, _IMAGE_DIRS) or annotations_dir
-    xml_files = sorted(annotations_dir.glob("*.xml"))
+    images_dir = ImageFolder(_first_dir(root, _IMAGE_DIRS) or annotations_dir)
+    xml_files = sorted(p for p in annotations_dir.iterdir() if p.suffix.lower() == ".xml" and p.is_file())
     if not xml_files:
         raise DatasetFormatError(annotations_dir, "no .xml annotation files found")
     splits = _read_split_lists(root)
@@ -61,7 +78,7 @@ def read_voc(
     images: list[ImageAnnotation] = []
     for n, xml_path in enumerate(xml_files, start=1):
         try:
-            image = _read_xml(xml_path, images_dir, names)
+            image = _read_xml(xml_path, images_dir, names, validation)
         except DatasetFormatError as exc:
             validation.reject_error(exc)
             continue
@@ -119,7 +136,9 @@ def _read_split_lists(root: Path) -> dict[str, str]:
     return split_of
 
 
-def _read_xml(xml_path: Path, images_dir: Path, class_names: tuple[str, ...]) -> ImageAnnotation:
+def _read_xml(
+    xml_path: Path, images_dir: ImageFolder, class_names: tuple[str, ...], validation: ValidationLog
+) -> ImageAnnotation:
     if xml_path.stat().st_size == 0 or not xml_path.read_bytes().strip():
         raise DatasetFormatError(xml_path, "file is empty; expected a VOC <annotation> document")
     try:
@@ -131,7 +150,14 @@ def _read_xml(xml_path: Path, images_dir: Path, class_names: tuple[str, ...]) ->
         raise DatasetFormatError(xml_path, f"root element is <{root.tag}>, expected <annotation>")
 
     image_path = _image_path(root, xml_path, images_dir)
-    width, height = _size(root, xml_path, image_path)
+    declared = _declared_size(root, xml_path)
+    # The image file decides (module docstring); an unreadable image is an error naming it.
+    width, height = image_size(image_path)
+    mismatch = (
+        f"<size> says {declared[0]}x{declared[1]} but the image {image_path} is {width}x{height}"
+        if declared is not None and declared != (width, height)
+        else None
+    )
     boxes = []
     for i, obj in enumerate(root.findall("object"), start=1):
         class_name = (obj.findtext("name") or "").strip()
@@ -146,30 +172,41 @@ def _read_xml(xml_path: Path, images_dir: Path, class_names: tuple[str, ...]) ->
                 coords.append(float(text))  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise DatasetFormatError(xml_path, f"{what} <{tag}> is {text!r}, not a number") from None
-        box = BoxAnnotation(*coords, class_name)
-        boxes.append(checked_box(box, width, height, class_names, path=xml_path, what=what))
+        difficult, truncated = (
+            checked_flag(obj.findtext(tag), path=xml_path, what=f"{what} <{tag}>")
+            for tag in ("difficult", "truncated")
+        )
+        box = BoxAnnotation(*coords, class_name, difficult=difficult, truncated=truncated)
+        try:
+            boxes.append(checked_box(box, width, height, class_names, path=xml_path, what=what))
+        except DatasetFormatError as exc:
+            if mismatch is None:
+                raise
+            raise DatasetFormatError(xml_path, f"{exc.problem} ({mismatch})") from None
+    if mismatch is not None:
+        # Only once the file is accepted: a skipped file is reported once, as skipped.
+        validation.warn(xml_path, f"{mismatch}; using the image's size {width}x{height}")
     return ImageAnnotation(image_path, width, height, tuple(boxes))
 
 
-def _image_path(root: ET.Element, xml_path: Path, images_dir: Path) -> Path:
+def _image_path(root: ET.Element, xml_path: Path, images_dir: ImageFolder) -> Path:
     filename = (root.findtext("filename") or "").strip()
-    candidates = [images_dir / filename] if filename else []
+    found = images_dir.find(filename) if filename else None
     # Kaggle and many exports name the image like the XML; <filename> is sometimes stale.
-    candidates += [images_dir / f"{xml_path.stem}{suffix}" for suffix in sorted(IMAGE_SUFFIXES)]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    wanted = filename or f"{xml_path.stem}.<image suffix>"
-    raise DatasetFormatError(xml_path, f"image {wanted} is missing from {images_dir}")
+    found = found or images_dir.find_stem(xml_path.stem)
+    if found is None:
+        wanted = filename or f"{xml_path.stem}.<image suffix>"
+        raise DatasetFormatError(xml_path, f"image {wanted} is missing from {images_dir.folder}")
+    return found
 
 
-def _size(root: ET.Element, xml_path: Path, image_path: Path) -> tuple[int, int]:
+def _declared_size(root: ET.Element, xml_path: Path) -> tuple[int, int] | None:
+    """``<size>`` as (width, height); None when it is missing or 0, as some exporters write it."""
     size = root.find("size")
     width = size.findtext("width") if size is not None else None
     height = size.findtext("height") if size is not None else None
-    # Some exporters write 0 or leave <size> out; the image file knows.
     if width is None or height is None or width.strip() in ("", "0") or height.strip() in ("", "0"):
-        return image_size(image_path)
+        return None
     return checked_image_size(width.strip(), height.strip(), path=xml_path)
 
 
@@ -187,9 +224,9 @@ def _xml_tree(image: ImageAnnotation, filename: str, class_names: tuple[str, ...
         obj = ET.SubElement(root, "object")
         ET.SubElement(obj, "name").text = box.class_name
         ET.SubElement(obj, "pose").text = "Unspecified"
-        ET.SubElement(obj, "truncated").text = "0"
+        ET.SubElement(obj, "truncated").text = str(int(box.truncated))
         ET.SubElement(obj, "occluded").text = "0"
-        ET.SubElement(obj, "difficult").text = "0"
+        ET.SubElement(obj, "difficult").text = str(int(box.difficult))
         bndbox = ET.SubElement(obj, "bndbox")
         for tag, value in zip(("xmin", "ymin", "xmax", "ymax"), _pixel_corners(box), strict=True):
             ET.SubElement(bndbox, tag).text = str(value)

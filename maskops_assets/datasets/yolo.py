@@ -5,6 +5,13 @@ the image size. An image without a label file, or with an empty one, is a backgr
 image (no faces), as ultralytics reads it. A label file is found from its image the way
 ultralytics finds it: the last ``/images/`` in the path becomes ``/labels/`` and the
 suffix becomes ``.txt``.
+
+A label line cannot say "difficult", so difficult boxes (VOC's flag) are left out of the
+labels by default, as ultralytics' own VOC converter does; ``keep_difficult`` writes
+them as ordinary boxes instead. ultralytics refuses a data.yaml without ``train`` and
+``val`` keys; ``fill_required_splits`` points a missing one at a split that has images
+(val at train, for a dataset that has no val images) and says so, so that every data.yaml
+``maskops-datasets`` writes can be trained and validated on.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from maskops_assets.datasets.annotations import (
     BoxAnnotation,
     DatasetFormatError,
     ImageAnnotation,
+    without_difficult,
 )
 from maskops_assets.datasets.images import image_size, is_image_file, output_names, place_image
 from maskops_assets.datasets.validation import ValidationLog, checked_box
@@ -29,6 +37,8 @@ log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
 DEFAULT_SPLIT = "train"
+# The keys ultralytics' check_det_dataset insists on ("'val:' key missing").
+REQUIRED_SPLITS = ("train", "val")
 _PROGRESS_EVERY = 500
 
 
@@ -46,7 +56,7 @@ def read_yolo(data_yaml: Path, *, validation: ValidationLog | None = None) -> An
 
     images: list[ImageAnnotation] = []
     seen: set[Path] = set()
-    for split in SPLITS:
+    for split in _reading_order(config):
         for image_path in _split_images(config.get(split), split, root, data_yaml, validation):
             if image_path in seen:
                 continue
@@ -60,17 +70,32 @@ def read_yolo(data_yaml: Path, *, validation: ValidationLog | None = None) -> An
     return AnnotationSet(images=images, class_names=class_names)
 
 
-def write_yolo(ds: AnnotationSet, out_dir: Path, *, copy_images: bool = True) -> Path:
+def write_yolo(
+    ds: AnnotationSet,
+    out_dir: Path,
+    *,
+    copy_images: bool = True,
+    keep_difficult: bool = False,
+    fill_required_splits: bool = False,
+    validation: ValidationLog | None = None,
+) -> Path:
     """Write ``ds`` in the ultralytics layout under ``out_dir``; returns the path of ``data.yaml``.
 
     Images go to ``images/<split>/`` (``split`` None means train), copied, or symlinked
     when ``copy_images`` is false; images already in place are left alone. Every image
-    gets a label file, empty for a background image. data.yaml lists only the splits
-    that have images, with the absolute ``path`` ultralytics expects. ``out_dir`` should
-    be new or hold this same dataset: files already there are overwritten, never removed.
+    gets a label file, empty for a background image. Difficult boxes are left out unless
+    ``keep_difficult`` (module docstring). data.yaml lists the splits that have images,
+    with the absolute ``path`` ultralytics expects; with ``fill_required_splits`` a
+    missing train or val key points at another split's images, recorded as a warning in
+    ``validation``. ``out_dir`` should be new or hold this same dataset: files already
+    there are overwritten, never removed.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not keep_difficult:
+        ds, left_out = without_difficult(ds)
+        if left_out:
+            log.info("left %d difficult box(es) out of the YOLO labels in %s", left_out, out_dir)
     class_index = {name: i for i, name in enumerate(ds.class_names)}
     for image in ds.images:
         if (image.split or DEFAULT_SPLIT) not in SPLITS:
@@ -88,14 +113,51 @@ def write_yolo(ds: AnnotationSet, out_dir: Path, *, copy_images: bool = True) ->
         if n % _PROGRESS_EVERY == 0:
             log.info("wrote %d/%d YOLO images to %s", n, len(ds.images), out_dir)
 
-    config: dict[str, object] = {"path": str(out_dir.resolve())}
-    for split in SPLITS:
-        if split in written_splits:
-            config[split] = f"images/{split}"
-    config["names"] = dict(enumerate(ds.class_names))
     data_yaml = out_dir / "data.yaml"
+    folders = {split: f"images/{split}" for split in SPLITS if split in written_splits}
+    if fill_required_splits:
+        for missing, stand_in in stand_in_splits(written_splits).items():
+            folders[missing] = folders[stand_in]
+            (validation or ValidationLog()).warn(
+                data_yaml,
+                f"the dataset has no {missing} images; '{missing}' points at the {stand_in} images "
+                f"({folders[stand_in]}) because ultralytics requires train and val",
+            )
+    config: dict[str, object] = {"path": str(out_dir.resolve())}
+    config.update((split, folders[split]) for split in SPLITS if split in folders)
+    config["names"] = dict(enumerate(ds.class_names))
     data_yaml.write_text(yaml.safe_dump(config, sort_keys=False))
     return data_yaml
+
+
+def stand_in_splits(written: set[str] | frozenset[str]) -> dict[str, str]:
+    """For each split ultralytics requires that has no images, the split whose images stand in for it.
+
+    val is stood in for by train (else test), train by val (else test). Nothing is
+    returned for a required split when no split has images at all.
+    """
+    stand_ins: dict[str, str] = {}
+    for required in REQUIRED_SPLITS:
+        if required not in written:
+            stand_in = next((split for split in SPLITS if split != required and split in written), None)
+            if stand_in is not None:
+                stand_ins[required] = stand_in
+    return stand_ins
+
+
+def _reading_order(config: dict) -> list[str]:
+    """The split keys in the order their images are claimed: an image listed under several keys
+    belongs to the first.
+
+    A key whose folder is named like it (``test: images/test``) comes first, so a stand-in
+    (``val: images/train``, or ``train: images/test`` for a test-only set) never moves an
+    image out of the split it was written to; the rest follow in train, val, test order,
+    so a plain ``val`` that repeats ``train`` counts as train, as before.
+    """
+    own = [
+        split for split in SPLITS if isinstance(entry := config.get(split), str) and Path(entry).name == split
+    ]
+    return own + [split for split in SPLITS if split not in own]
 
 
 def label_path_for(image_path: Path) -> Path:

@@ -74,3 +74,40 @@ def assert_same_boxes(a: AnnotationSet, b: AnnotationSet, tol: float = 0.5) -> N
             assert np.allclose(box[1:], box_b[1:], atol=tol), (name, box, box_b)
 
 
+VocObject = tuple[str, int, int, int, int] | tuple[str, int, int, int, int, int, int]
+
+
+def kaggle_xml(filename: str, width: int, height: int, objects: list[VocObject]) -> str:
+    """An annotation file as the Kaggle face-mask dataset ships them.
+
+    An object is (class, xmin, ymin, xmax, ymax), optionally followed by difficult and
+    truncated (0 or 1; both 0 when left out).
+    """
+    parts = [
+        "<annotation>\n    <folder>images</folder>\n",
+        f"    <filename>{filename}</filename>\n",
+        f"    <size>\n        <width>{width}</width>\n        <height>{height}</height>\n",
+        "        <depth>3</depth>\n    </size>\n    <segmented>0</segmented>\n",
+    ]
+    for name, x1, y1, x2, y2, *flags in objects:
+        difficult, truncated = flags or (0, 0)
+        parts.append(
+            f"    <object>\n        <name>{name}</name>\n        <pose>Unspecified</pose>\n"
+            f"        <truncated>{truncated}</truncated>\n        <occluded>0</occluded>\n"
+            f"        <difficult>{difficult}</difficult>\n"
+            f"        <bndbox>\n            <xmin>{x1}</xmin>\n            <ymin>{y1}</ymin>\n"
+            f"            <xmax>{x2}</xmax>\n            <ymax>{y2}</ymax>\n"
+            "        </bndbox>\n    </object>\n"
+        )
+    parts.append("</annotation>")
+    return "".join(parts)
+
+
+def write_kaggle_set(root: Path, files: dict[str, tuple[int, int, list[VocObject]]]) -> Path:
+    """``root/images/<stem>.png`` (real images of the given size) beside ``root/annotations/<stem>.xml``."""
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    for seed, (stem, (width, height, objects)) in enumerate(files.items()):
+        write_image(root / "images" / f"{stem}.png", width, height, seed)
+        (root / "annotations" / f"{stem}.xml").write_text(kaggle_xml(f"{stem}.png", width, height, objects))
+    return root
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,27 @@ def test_unused_categories_are_kept(coco_dir: Path):
 
     assert ds.class_names[-1] == "face_shield"
     assert ds.images[0].boxes[0].class_name == WITH
+
+
+def test_difficult_and_truncated_are_extra_annotation_keys_and_iscrowd_stays_0(
+    sample_set: AnnotationSet, tmp_path: Path
+):
+    first = sample_set.images[0]
+    flagged = (replace(first.boxes[0], difficult=True), replace(first.boxes[1], truncated=True))
+    sample_set.images[0] = replace(first, boxes=flagged)
+
+    write_coco(sample_set, tmp_path / "coco")
+
+    anns = json.loads((tmp_path / "coco" / "annotations.json").read_text())["annotations"]
+    assert (anns[0]["difficult"], anns[0]["iscrowd"], "truncated" in anns[0]) == (1, 0, False)
+    assert (anns[1]["truncated"], anns[1]["iscrowd"], "difficult" in anns[1]) == (1, 0, False)
+    assert not {"difficult", "truncated"} & set(anns[2])
+    back = read_coco(tmp_path / "coco").images[0].boxes
+    assert [(b.difficult, b.truncated) for b in back] == [(True, False), (False, True)]
+
+
+def test_a_flag_that_is_not_0_or_1_is_named(coco_dir: Path):
+    edit(coco_dir, lambda d: d["annotations"][0].update(difficult="yes"))
+
+    with pytest.raises(DatasetFormatError, match=r"annotation 1 of image face_a\.png 'difficult' is 'yes'"):
+        read_coco(coco_dir)

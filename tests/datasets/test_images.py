@@ -48,3 +48,18 @@ def test_output_names_are_unique_per_split_by_stem_and_stable(tmp_path: Path):
     assert names[0] == "0001.jpg" and names[3] == "0001.jpg"
     assert len({Path(n).stem for n in names[:3]}) == 3
     assert output_names(images) == names
+
+
+def test_an_unreadable_image_is_named_after_ultralytics_patched_pillow(tmp_path: Path, monkeypatch):
+    # ultralytics replaces Image.open with one that imports a HEIF plugin when Pillow cannot
+    # identify a file; without the plugin installed, that import fails.
+    def patched_open(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'pi_heif'")
+
+    monkeypatch.setattr(Image, "open", patched_open)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+
+    with pytest.raises(DatasetFormatError, match="not a readable image") as err:
+        image_size(broken)
+    assert err.value.path == broken

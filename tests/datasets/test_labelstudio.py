@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -145,6 +146,7 @@ BAD_TASKS = [
     (region(WITH, 1, 1, 5, 5, rotation=30), "rotated 30"),
     ({"type": "polygonlabels"}, "polygonlabels"),
     (region(WITH, 1, 1, 5, 5, size=(0, 100)), "image size 0x100 must be positive"),
+    (region(WITH, 1, 1, 5, 5) | {"meta": {"difficult": "perhaps"}}, "meta.difficult is 'perhaps'"),
 ]
 
 
@@ -175,3 +177,27 @@ def test_a_broken_export_file_is_named(tmp_path: Path, text: str, problem: str):
     with pytest.raises(DatasetFormatError, match=problem) as err:
         read_labelstudio(tmp_path / "export.json", validation=ValidationLog(skip_invalid=True))
     assert err.value.path == tmp_path / "export.json"
+
+
+def test_difficult_and_truncated_travel_in_the_region_meta(sample_set: AnnotationSet, tmp_path: Path):
+    first = sample_set.images[0]
+    flagged = (replace(first.boxes[0], difficult=True, truncated=True), first.boxes[1])
+    sample_set.images[0] = replace(first, boxes=flagged)
+
+    tasks_json = write_labelstudio(sample_set, tmp_path / "ls")
+
+    regions = json.loads(tasks_json.read_text())[0]["annotations"][0]["result"]
+    assert regions[0]["meta"] == {"difficult": True, "truncated": True}
+    assert "meta" not in regions[1]
+    back = read_labelstudio(tasks_json).images[0].boxes
+    assert [(b.difficult, b.truncated) for b in back] == [(True, True), (False, False)]
+
+
+def test_a_reviewer_note_beside_the_flags_is_read(export_dir: Path):
+    # Label Studio adds its own "text" key to meta when a reviewer writes a note on the region.
+    flagged = region(WITH, 1, 1, 5, 5) | {"meta": {"difficult": 1, "text": ["blurred"]}}
+    tasks = [{"data": {"image": "c.png"}, "annotations": [{"result": [flagged]}]}]
+
+    ds = parse_tasks(tasks, source=export_dir / "t.json", image_root=export_dir / "media")
+
+    assert (ds.images[0].boxes[0].difficult, ds.images[0].boxes[0].truncated) == (True, False)

@@ -60,6 +60,69 @@ def test_images_without_split_go_to_train_and_data_yaml_lists_only_used_splits(t
     assert (tmp_path / "out" / "labels" / "train" / "a.txt").is_file()
 
 
+def difficult_set(tmp_path: Path) -> AnnotationSet:
+    image = write_image(tmp_path / "a.png", 40, 40)
+    boxes = (
+        BoxAnnotation(1, 1, 9, 9, WITH),
+        BoxAnnotation(10, 10, 20, 20, INCORRECT, difficult=True),
+        BoxAnnotation(21, 21, 40, 39, WITH, truncated=True),
+    )
+    return AnnotationSet([ImageAnnotation(image, 40, 40, boxes, "train")])
+
+
+def test_difficult_boxes_are_left_out_by_default_and_truncated_ones_kept(tmp_path: Path):
+    ds = difficult_set(tmp_path)
+
+    write_yolo(ds, tmp_path / "out")
+
+    lines = (tmp_path / "out" / "labels" / "train" / "a.txt").read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "0"]
+    assert [i.class_name for i in read_yolo(tmp_path / "out" / "data.yaml").images[0].boxes] == [WITH, WITH]
+
+
+def test_keep_difficult_writes_them_as_ordinary_boxes(tmp_path: Path):
+    ds = difficult_set(tmp_path)
+
+    write_yolo(ds, tmp_path / "out", keep_difficult=True)
+
+    lines = (tmp_path / "out" / "labels" / "train" / "a.txt").read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["0", "2", "0"]
+
+
+@pytest.mark.parametrize(
+    ("splits", "expected"),
+    [
+        (("train",), {"train": "images/train", "val": "images/train"}),
+        (("train", "test"), {"train": "images/train", "val": "images/train", "test": "images/test"}),
+        (("test",), {"train": "images/test", "val": "images/test", "test": "images/test"}),
+        (("val",), {"train": "images/val", "val": "images/val"}),
+    ],
+)
+def test_fill_required_splits_points_a_missing_train_or_val_at_images_that_exist(
+    tmp_path: Path, splits: tuple[str, ...], expected: dict[str, str]
+):
+    images = [
+        ImageAnnotation(write_image(tmp_path / f"{split}.png", 16, 16, seed=n), 16, 16, (), split)
+        for n, split in enumerate(splits)
+    ]
+    validation = ValidationLog()
+
+    data_yaml = write_yolo(
+        AnnotationSet(images), tmp_path / "out", fill_required_splits=True, validation=validation
+    )
+
+    config = yaml.safe_load(data_yaml.read_text())
+    assert {k: config[k] for k in ("train", "val", "test") if k in config} == expected
+    assert all((tmp_path / "out" / folder).is_dir() for folder in expected.values())
+    missing = [k for k in ("train", "val") if k not in splits]
+    assert [w.path for w in validation.warnings] == [data_yaml] * len(missing)
+    for key, warning in zip(missing, validation.warnings, strict=True):
+        stand_in = expected[key].removeprefix("images/")
+        assert f"no {key} images; '{key}' points at the {stand_in} images" in warning.message
+    # read back, every image once, in the split it was written to
+    assert sorted(i.split for i in read_yolo(data_yaml).images) == sorted(splits)
+
+
 def test_same_file_name_from_two_folders_keeps_both_images(tmp_path: Path):
     a = write_image(tmp_path / "cam1" / "000001.jpg", 32, 32, seed=1)
     b = write_image(tmp_path / "cam2" / "000001.jpg", 32, 32, seed=2)
