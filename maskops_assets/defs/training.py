@@ -1,9 +1,16 @@
 """``trained_model``: train (optionally after an Optuna search), track in MLflow, register, export.
 
-One MLflow run per materialization holds the params, per-epoch metrics and artifacts (weights, ONNX,
+One MLflow run per materialization holds the params (the requested ones and the optimizer and
+learning rate ultralytics actually used), the per-epoch curves (``epoch_map50``, ... at step = epoch),
+the registered weights' figures under the plain names (``map50``, ``map50_95``, ``precision``,
+``recall``: the run's summary is the registered model's) and artifacts (weights, ONNX,
 metadata.json); search trials are nested runs under it. The model is registered as a new version
 whose number names the ``model_version`` cameras see, exported to ONNX and published to the store
 under ``models/<model_version>/``.
+
+A dataset version the latest registered model was already trained on is not trained on again
+(unless ``force``): the asset then yields nothing, logs why, and the downstream evaluation and
+release are skipped in that run.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
@@ -17,7 +24,14 @@ from maskops_assets.defs.ingest import OWNER
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
 from maskops_assets.release.publish import publish_model
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
-from maskops_assets.tracking.registry import MODEL_VERSION_TAG
+from maskops_assets.tracking.registry import (
+    DATASET_GIT_REV_TAG,
+    DATASET_MD5_TAG,
+    DATASET_VERSION_TAG,
+    MODEL_VERSION_TAG,
+    ModelRegistry,
+    RegisteredVersion,
+)
 from maskops_assets.training.export import export_onnx
 from maskops_assets.training.search import SearchConfig, search_hyperparameters
 from maskops_assets.training.trainer import EpochProgress, TrainConfig, train_detector
@@ -35,12 +49,57 @@ TrainKnobs = create_model(
 class TrainedModelConfig(dg.Config):
     """Run config of ``trained_model``: the training knobs and an optional Optuna search."""
 
+    force: bool = Field(
+        False,
+        description="train even when the latest registered model was trained on this same dataset "
+        "version (otherwise such a run trains nothing and skips evaluation and release)",
+    )
     train: TrainKnobs = Field(default_factory=TrainKnobs, description="ultralytics training knobs")
     search_trials: int = Field(0, ge=0, description="Optuna trials before the final training; 0: no search")
     search_timeout_s: float | None = Field(None, gt=0, description="stop starting search trials after this")
     search_epochs_per_trial: int | None = Field(None, ge=1, description="None: train.epochs")
     search_prune: bool = Field(True, description="stop trials whose val metric is below the median early")
     search_objective: Literal["fitness", "map50", "map50_95"] = "fitness"
+
+
+#: Metadata key of the observation ``trained_model`` logs when it does not retrain; its value says why.
+NOT_RETRAINED = "not_retrained"
+
+
+def dataset_tags(dataset: LabeledDatasetVersion) -> dict[str, str]:
+    """The tags naming ``dataset`` on a training run and on the registered version it produced."""
+    tags = {
+        DATASET_VERSION_TAG: dataset.version,
+        DATASET_GIT_REV_TAG: dataset.git_rev,
+        DATASET_MD5_TAG: dataset.dvc_md5,
+    }
+    return {key: value for key, value in tags.items() if value}
+
+
+def model_trained_on(registry: ModelRegistry, dataset: LabeledDatasetVersion) -> RegisteredVersion | None:
+    """The latest registered model if it was trained on exactly ``dataset``, else None.
+
+    Same version tag, and the same git revision and DVC hash wherever those were recorded: a
+    ``dataset-v3`` of a re-created dataset repository is other data.
+    """
+    latest = registry.latest_trained()
+    if latest is None:
+        return None
+    recorded = registry.trained_on(latest)
+    if recorded.get(DATASET_VERSION_TAG) != dataset.version:
+        return None
+    if any(key in recorded and recorded[key] != value for key, value in dataset_tags(dataset).items()):
+        return None
+    return latest
+
+
+def not_retrained_message(dataset: LabeledDatasetVersion, model: RegisteredVersion) -> str:
+    name = model.model_version or f"{model.name} version {model.version}"
+    return (
+        f"dataset version {dataset.version} is the one {name} was trained on; nothing new to learn; "
+        "set force: true to retrain (ops: trained_model: config: force: true). "
+        "model_evaluation and deployment_release are skipped in this run."
+    )
 
 
 @dg.asset(
@@ -50,8 +109,11 @@ class TrainedModelConfig(dg.Config):
     description=(
         "A detector trained with ultralytics on the labeled dataset (after an optional Optuna search), "
         "tracked as one MLflow run, registered as a new model version, exported to ONNX and published "
-        "to the store under models/<model_version>/."
+        "to the store under models/<model_version>/. Not retrained on the dataset version the latest "
+        "registered model was trained on, unless config force is set."
     ),
+    # yields nothing when the dataset is unchanged: downstream steps of the run are then skipped
+    output_required=False,
 )
 def trained_model(
     context: dg.AssetExecutionContext,
@@ -60,17 +122,37 @@ def trained_model(
     mlflow: MlflowResource,
     object_store: ObjectStoreResource,
     work_dir: WorkDirResource,
-) -> dg.MaterializeResult:
+):
     try:
         cfg = TrainConfig.model_validate(config.train.model_dump())
     except ValueError as err:
         raise dg.Failure(f"trained_model config 'train' is invalid: {err}") from err
     registry = mlflow.registry()
+    previous = model_trained_on(registry, labeled_dataset)
+    if previous is not None and not config.force:
+        message = not_retrained_message(labeled_dataset, previous)
+        context.log.info(message)
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=context.asset_key,
+                metadata={
+                    NOT_RETRAINED: message,
+                    "dataset_version": labeled_dataset.version,
+                    "model_version": previous.model_version or previous.version,
+                    "mlflow_run": dg.MetadataValue.url(mlflow.run_url(previous.run_id)),
+                },
+            )
+        )
+        return
+    if previous is not None:
+        context.log.info(
+            f"force: retraining on {labeled_dataset.version}, which "
+            f"{previous.model_version or previous.version} was already trained on"
+        )
     out_dir = work_dir.dir("training", context.run_id)
     settings_dir = work_dir.dir("ultralytics")
     lineage_tags = {
-        "maskops.dataset_version": labeled_dataset.version,
-        "maskops.dataset_git_rev": labeled_dataset.git_rev,
+        **dataset_tags(labeled_dataset),
         "maskops.sample_batches": ",".join(labeled_dataset.sample_batches),
         "maskops.dagster_run_id": context.run_id,
     }
@@ -106,11 +188,8 @@ def trained_model(
             ]
 
         def on_epoch(progress: EpochProgress) -> None:
-            shown = ", ".join(
-                f"{k}={v:.4f}" for k, v in progress.metrics.items() if k in ("map50", "map50_95")
-            )
-            context.log.info(f"epoch {progress.epoch}/{progress.epochs}: {shown} ({progress.seconds:.0f}s)")
-            registry.log_metrics(run_id, progress.metrics, step=progress.epoch)
+            context.log.info(progress.line())
+            registry.log_epoch(run_id, progress.epoch, {**progress.metrics, **progress.train_losses})
 
         context.log.info(
             f"training {cfg.model} for {cfg.epochs} epochs at imgsz {cfg.imgsz} "
@@ -119,10 +198,30 @@ def trained_model(
         result = train_detector(
             labeled_dataset.data_yaml, cfg, out_dir, progress=on_epoch, settings_dir=settings_dir
         )
-        registry.log_metrics(
-            run_id, {**result.metrics, "train_seconds": result.seconds, "epochs_run": result.epochs_run}
+        context.log.info(
+            f"best epoch {result.best_epoch}/{result.epochs_run}: {_shown(result.metrics)}; "
+            f"optimizer {result.optimizer_used} lr0={result.lr0_used:g} "
+            f"(requested {cfg.optimizer} lr0={cfg.lr0:g})"
         )
-        registered = registry.register(run_id, "model", description=f"trained on {labeled_dataset.version}")
+        registry.log_params(run_id, _used_params(result))
+        # the plain metric names hold the registered (best) weights' figures, logged once after the
+        # last epoch: the latest value of each key is what MLflow's run page and search_runs show
+        registry.log_metrics(
+            run_id,
+            {
+                **result.metrics,
+                "best_epoch": result.best_epoch,
+                "train_seconds": result.seconds,
+                "epochs_run": result.epochs_run,
+            },
+            step=result.epochs_run,
+        )
+        registered = registry.register(
+            run_id,
+            "model",
+            description=f"trained on {labeled_dataset.version}",
+            tags=dataset_tags(labeled_dataset),
+        )
         model_version = f"{mlflow.model_name}-v{registered.version}"
         registry.tag_model_version(registered.version, model_version)
         registry.set_tags(run_id, {MODEL_VERSION_TAG: model_version})
@@ -135,6 +234,8 @@ def trained_model(
             "registered_model": mlflow.model_name,
             "registered_version": registered.version,
             "metrics": result.metrics,
+            "best_epoch": result.best_epoch,
+            **_used_params(result),
         }
         exported = export_onnx(
             result.weights,
@@ -175,13 +276,30 @@ def trained_model(
         "onnx_key": published.onnx_key,
         "onnx_sha256": exported.sha256,
         "epochs_run": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "optimizer_used": result.optimizer_used,
+        "lr0_used": result.lr0_used,
         "train_minutes": round(result.seconds / 60, 2),
         "val_metrics": dg.MetadataValue.md(_metrics_table(result.metrics)),
         "train_config": dg.MetadataValue.json(json.loads(cfg.model_dump_json())),
     }
+    if result.momentum_used is not None:
+        metadata["momentum_used"] = result.momentum_used
     if search_rows:
         metadata["search_trials"] = dg.MetadataValue.json(search_rows)
-    return dg.MaterializeResult(value=value, metadata=metadata)
+    yield dg.Output(value, metadata=metadata)
+
+
+def _used_params(result) -> dict:
+    """What ultralytics actually built, beside the requested ``optimizer``/``lr0`` params."""
+    used = {"optimizer_used": result.optimizer_used, "lr0_used": result.lr0_used}
+    if result.momentum_used is not None:
+        used["momentum_used"] = result.momentum_used
+    return used
+
+
+def _shown(metrics: dict[str, float]) -> str:
+    return " ".join(f"{k} {metrics[k]:.3f}" for k in ("map50", "map50_95") if k in metrics)
 
 
 def _metrics_table(metrics: dict[str, float]) -> str:

@@ -4,7 +4,13 @@ Everything goes through one ``MlflowClient`` (never mlflow's process-global "act
 Dagster step, an Optuna trial and a test can each log to their own run without stepping on each
 other. A registered version carries the maskops ``model_version`` (the name cameras see) as a tag;
 aliases say which version is the ``champion`` (what most cameras run) and the ``challenger``
-(the canary).
+(the canary). A version also carries the dataset it was trained on (``maskops.dataset_*`` tags, also
+on its run), so a retrain on an unchanged dataset can be recognised and skipped.
+
+Metric keys of a training run: the per-epoch curves are ``epoch_<name>`` at step = epoch
+(``log_epoch``); the plain names (``map50``, ``map50_95``, ``precision``, ``recall``, ...) are logged
+once, for the registered (best) weights, so the latest value of each key, which MLflow's run page
+and ``search_runs`` show, is the registered model's.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +28,12 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 MODEL_VERSION_TAG = "maskops.model_version"
+# the dataset a model was trained on, on its run and on its registered version
+DATASET_VERSION_TAG = "maskops.dataset_version"
+DATASET_GIT_REV_TAG = "maskops.dataset_git_rev"
+DATASET_MD5_TAG = "maskops.dataset_dvc_md5"
+DATASET_TAGS = (DATASET_VERSION_TAG, DATASET_GIT_REV_TAG, DATASET_MD5_TAG)
+EPOCH_METRIC_PREFIX = "epoch_"
 PARENT_RUN_TAG = "mlflow.parentRunId"  # how the MLflow UI nests a child run under its parent
 _MAX_PARAM_LENGTH = 6000
 
@@ -40,6 +52,7 @@ class RegisteredVersion:
     source: str
     model_version: str | None
     aliases: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 class ModelRegistry:
@@ -112,6 +125,11 @@ class ModelRegistry:
         if batch:
             self.client.log_batch(run_id, metrics=batch)
 
+    def log_epoch(self, run_id: str, epoch: int, metrics: Mapping[str, float]) -> None:
+        """One epoch's figures as ``epoch_<name>`` at step ``epoch``: the training curves, under keys
+        of their own so that they never hide the summary figures logged under the plain names."""
+        self.log_metrics(run_id, {f"{EPOCH_METRIC_PREFIX}{k}": v for k, v in metrics.items()}, step=epoch)
+
     def log_artifact(self, run_id: str, path: Path | str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, str(path), artifact_path)
 
@@ -125,7 +143,12 @@ class ModelRegistry:
 
     # registered versions ----------------------------------------------------------------------
     def register(
-        self, run_id: str, artifact_path: str = "model", *, description: str | None = None
+        self,
+        run_id: str,
+        artifact_path: str = "model",
+        *,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> RegisteredVersion:
         """Register ``artifact_path`` of ``run_id`` as a new version (creating the model if needed)."""
         from mlflow.exceptions import MlflowException
@@ -142,6 +165,7 @@ class ModelRegistry:
             self.model_name,
             source=f"{run.info.artifact_uri.rstrip('/')}/{artifact_path}",
             run_id=run_id,
+            tags={key: str(value) for key, value in (tags or {}).items()},
             description=description,
         )
         return self._version(created)
@@ -156,6 +180,27 @@ class ModelRegistry:
             f"name='{self.model_name}' and tags.`{MODEL_VERSION_TAG}`='{model_version}'"
         )
         return self._version(found[0]) if found else None
+
+    def latest_trained(self) -> RegisteredVersion | None:
+        """The newest registered version whose training run finished, or None.
+
+        A version whose run FAILED (registered, then the export or the upload failed) never
+        became a usable model, so it does not count.
+        """
+        found = self.client.search_model_versions(f"name='{self.model_name}'")
+        for mv in sorted(found, key=lambda mv: int(mv.version), reverse=True):
+            if mv.run_id and self.client.get_run(mv.run_id).info.status == "FINISHED":
+                return self._version(mv)
+        return None
+
+    def trained_on(self, version: RegisteredVersion) -> dict[str, str]:
+        """The dataset tags (``DATASET_TAGS``) of ``version``: from the version, else from its run
+        (versions registered before the tags were copied onto them have them on the run only)."""
+        tags = {k: v for k, v in version.tags.items() if k in DATASET_TAGS}
+        if DATASET_VERSION_TAG not in tags and version.run_id:
+            run_tags = self.client.get_run(version.run_id).data.tags
+            tags = {k: v for k, v in run_tags.items() if k in DATASET_TAGS}
+        return tags
 
     # aliases ---------------------------------------------------------------------------------
     def set_alias(self, alias: str, version: str) -> None:
@@ -187,6 +232,7 @@ class ModelRegistry:
             source=mv.source or "",
             model_version=(mv.tags or {}).get(MODEL_VERSION_TAG),
             aliases=tuple(getattr(mv, "aliases", None) or ()),
+            tags=dict(mv.tags or {}),
         )
 
 

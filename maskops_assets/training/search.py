@@ -4,7 +4,8 @@ The search samples a few knobs (learning rate, batch, augmentation strength) int
 base ``TrainConfig``, trains each trial for ``epochs_per_trial`` epochs, reports the val metric
 after every epoch so a median pruner can stop hopeless trials early, and returns the best
 config. With a registry and a parent run id, each trial is logged as a child run (params, per
-epoch metrics, final state), so the whole search reads as one tree in the MLflow UI.
+epoch curves as ``epoch_<name>``, the trial's best-epoch figures under the plain names, final
+state), so the whole search reads as one tree in the MLflow UI.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def search_hyperparameters(
         def on_epoch(progress: EpochProgress) -> None:
             value = progress.metrics.get(search.objective, 0.0)
             if run_id is not None:
-                registry.log_metrics(run_id, progress.metrics, step=progress.epoch)
+                registry.log_epoch(run_id, progress.epoch, {**progress.metrics, **progress.train_losses})
             trial.report(value, progress.epoch)
             if trial.should_prune():
                 raise optuna.TrialPruned(
@@ -139,6 +140,13 @@ def search_hyperparameters(
                 data_yaml, cfg, out_dir, progress=on_epoch, run_name=f"trial-{trial.number}"
             )
             value = float(result.metrics.get(search.objective, 0.0))
+            if run_id is not None:
+                registry.log_metrics(
+                    run_id, {**result.metrics, "best_epoch": result.best_epoch}, step=result.epochs_run
+                )
+                registry.log_params(
+                    run_id, {"optimizer_used": result.optimizer_used, "lr0_used": result.lr0_used}
+                )
             state = "COMPLETE"
             return value
         except optuna.TrialPruned:

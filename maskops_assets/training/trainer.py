@@ -1,9 +1,11 @@
 """Train the mask detector with ultralytics from a typed config.
 
 ``train_detector`` is the one entry point: it prepares ultralytics (settings dir,
-threads, integrations off), trains from a model yaml (``yolov8n.yaml``, from scratch)
-or from weights the user supplies (a ``.pt``), reports every finished epoch to a
-``progress`` callback, and returns the best weights with their validation metrics.
+threads, integrations off, console quiet), trains from a model yaml (``yolov8n.yaml``,
+from scratch) or from weights the user supplies (a ``.pt``), reports every finished epoch
+to a ``progress`` callback, and returns the best weights with their validation metrics:
+the figures of the epoch that wrote ``best.pt``, with that epoch's number, and the
+optimizer and learning rate ultralytics actually built (``optimizer="auto"`` picks its own).
 A callback may raise to stop training early (the Optuna search prunes this way).
 """
 
@@ -28,6 +30,12 @@ _METRIC_NAMES = {
     "val/box_loss": "val_box_loss",
     "val/cls_loss": "val_cls_loss",
     "val/dfl_loss": "val_dfl_loss",
+}
+# ultralytics' mean training losses of an epoch (``trainer.tloss``, labelled "train/...").
+_TRAIN_LOSS_NAMES = {
+    "train/box_loss": "box_loss",
+    "train/cls_loss": "cls_loss",
+    "train/dfl_loss": "dfl_loss",
 }
 
 Optimizer = Literal["auto", "SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSProp"]
@@ -114,12 +122,21 @@ class TrainConfig(BaseModel):
 
 @dataclass(frozen=True)
 class EpochProgress:
-    """What one finished epoch reports: 1-based ``epoch`` of ``epochs``, its val metrics."""
+    """What one finished epoch reports: 1-based ``epoch`` of ``epochs``, its val metrics (short
+    names, with ``fitness``), its mean training losses, and the seconds since training started."""
 
     epoch: int
     epochs: int
     metrics: dict[str, float]
     seconds: float
+    train_losses: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        """One plain console line, e.g. ``epoch 3/12: map50 0.810 map50_95 0.520 box_loss 1.204 (14 s)``."""
+        shown = [f"{name} {self.metrics[name]:.3f}" for name in ("map50", "map50_95") if name in self.metrics]
+        if "box_loss" in self.train_losses:
+            shown.append(f"box_loss {self.train_losses['box_loss']:.3f}")
+        return f"epoch {self.epoch}/{self.epochs}: {' '.join(shown)} ({self.seconds:.0f} s)"
 
 
 ProgressCallback = Callable[[EpochProgress], None]
@@ -127,7 +144,14 @@ ProgressCallback = Callable[[EpochProgress], None]
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Best weights of a finished run, their val metrics (short names), and how long it took."""
+    """Best weights of a finished run and what is known about them.
+
+    ``metrics`` are the val metrics (short names, with ``fitness``) of ``best_epoch``, the epoch
+    whose weights ultralytics saved as ``best.pt`` (the last epoch that reached the best fitness),
+    so they are the figures of the weights returned, not of the last epoch. ``history`` has one row
+    per epoch (``epoch``, the val metrics, ``train_<loss>``). ``optimizer_used``, ``lr0_used`` and
+    ``momentum_used`` are what ultralytics built, which differ from the config with ``optimizer="auto"``.
+    """
 
     weights: Path
     metrics: dict[str, float]
@@ -135,11 +159,47 @@ class TrainResult:
     seconds: float
     run_dir: Path
     history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    optimizer_used: str = ""
+    lr0_used: float = 0.0
+    momentum_used: float | None = None
 
 
 def short_metrics(raw: dict[str, Any]) -> dict[str, float]:
     """ultralytics' metric dict with maskops' short names; unknown keys are dropped."""
     return {short: float(raw[key]) for key, short in _METRIC_NAMES.items() if key in raw}
+
+
+def best_epoch_row(history: list[dict[str, float]]) -> dict[str, float] | None:
+    """The row of the epoch that wrote ``best.pt``: ultralytics raises ``best_fitness`` only on a
+    strictly better fitness but rewrites ``best.pt`` whenever an epoch's fitness equals it, so the
+    best weights are those of the *last* epoch with the highest fitness."""
+    if not history:
+        return None
+    top = max(row.get("fitness", 0.0) for row in history)
+    return [row for row in history if row.get("fitness", 0.0) == top][-1]
+
+
+def _train_losses(trainer: Any) -> dict[str, float]:
+    tloss = getattr(trainer, "tloss", None)
+    if not isinstance(tloss, dict) or not hasattr(trainer, "label_loss_items"):
+        return {}
+    labelled = trainer.label_loss_items(tloss, prefix="train")
+    return {short: float(labelled[key]) for key, short in _TRAIN_LOSS_NAMES.items() if key in labelled}
+
+
+def _optimizer_used(trainer: Any) -> tuple[str, float, float | None]:
+    """(class name, base learning rate, momentum) of the optimizer ultralytics built.
+
+    ``initial_lr`` is each param group's learning rate before warm-up and scheduling; MuSGD gives
+    some groups 3x the base rate, so the base is the smallest.
+    """
+    optimizer = trainer.optimizer
+    groups = optimizer.param_groups
+    lr0 = min(float(g.get("initial_lr", g["lr"])) for g in groups)
+    first = groups[0]
+    momentum = first.get("momentum", (first.get("betas") or (None,))[0])
+    return type(optimizer).__name__, lr0, None if momentum is None else float(momentum)
 
 
 def train_detector(
@@ -166,11 +226,16 @@ def train_detector(
 
     started = time.monotonic()
     history: list[dict[str, float]] = []
-    model = YOLO(cfg.model)
+    model = YOLO(cfg.model, verbose=False)
+    built: dict[str, Any] = {}
 
     # ultralytics fires on_fit_epoch_end once more after the final validation of best.pt;
     # only epochs that really started are reported.
     epoch_open = [False]
+
+    def on_train_start(trainer: Any) -> None:
+        # the optimizer exists from here on (BaseTrainer._setup_train -> build_optimizer)
+        built["optimizer"] = _optimizer_used(trainer)
 
     def on_train_epoch_start(trainer: Any) -> None:
         epoch_open[0] = True
@@ -181,10 +246,16 @@ def train_detector(
         epoch_open[0] = False
         metrics = short_metrics(trainer.metrics or {})
         metrics["fitness"] = float(trainer.fitness or 0.0)
-        history.append({"epoch": trainer.epoch + 1, **metrics})
+        losses = _train_losses(trainer)
+        history.append(
+            {"epoch": trainer.epoch + 1, **metrics, **{f"train_{k}": v for k, v in losses.items()}}
+        )
         if progress is not None:
-            progress(EpochProgress(trainer.epoch + 1, trainer.epochs, metrics, time.monotonic() - started))
+            progress(
+                EpochProgress(trainer.epoch + 1, trainer.epochs, metrics, time.monotonic() - started, losses)
+            )
 
+    model.add_callback("on_train_start", on_train_start)
     model.add_callback("on_train_epoch_start", on_train_epoch_start)
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
     try:
@@ -208,13 +279,22 @@ def train_detector(
         raise TrainingError(
             f"training wrote no weights under {trainer.save_dir}; see the ultralytics log above"
         )
-    final = short_metrics(trainer.metrics or {})
-    final["fitness"] = float(trainer.best_fitness or 0.0)
+    # Not trainer.metrics: after training that is ultralytics' re-validation of best.pt (reloaded
+    # at half precision and fused, so its figures drift from the epoch's in the last digits, and it
+    # has no val losses or fitness). The best epoch's own row is what the history and MLflow show.
+    best = best_epoch_row(history)
+    if best is None:
+        raise TrainingError(f"training under {trainer.save_dir} reported no finished epoch")
+    optimizer_used, lr0_used, momentum_used = built.get("optimizer") or _optimizer_used(trainer)
     return TrainResult(
         weights=weights,
-        metrics=final,
+        metrics={k: v for k, v in best.items() if k in _METRIC_NAMES.values() or k == "fitness"},
         epochs_run=len(history),
         seconds=time.monotonic() - started,
         run_dir=Path(trainer.save_dir),
         history=history,
+        best_epoch=int(best["epoch"]),
+        optimizer_used=optimizer_used,
+        lr0_used=lr0_used,
+        momentum_used=momentum_used,
     )

@@ -7,11 +7,20 @@ every ``select_device`` call, and (4) tries to download a font and other assets.
 maskops owns all four: settings live in a directory we choose, every third-party
 logger callback is off (maskops logs to MLflow itself), the thread count is ours,
 and the process is marked offline so nothing reaches for the network.
+
+It also (5) keeps ultralytics off the console: left alone it prints its argument dump,
+the model's layer table and a progress bar redrawn per batch, with ANSI colours even when
+stdout is a file. maskops reports one line per epoch itself (through Dagster's logger),
+so ultralytics logs warnings and errors only, never draws a progress bar, and never
+writes an escape code to a stream that is not a terminal. ``MASKOPS_ULTRALYTICS_VERBOSE=1``
+gives ultralytics its console back, for debugging (its progress bars then redraw with escape codes).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +37,11 @@ _INTEGRATION_SETTINGS = (
     "tensorboard",
     "wandb",
 )
+
+
+#: Set to 1 to let ultralytics print its own console output (argument dump, layer table, progress bars).
+VERBOSE_ENV = "MASKOPS_ULTRALYTICS_VERBOSE"
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ def prepare_ultralytics(settings_dir: Path | str, *, threads: int | None = None)
     os.environ["YOLO_OFFLINE"] = "1"  # no GitHub/hub checks, no asset downloads
     os.environ["YOLO_AUTOINSTALL"] = "false"  # never pip-install at run time
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    verbose = quiet_on_import()
     _provide_fonts(Path(os.environ["YOLO_CONFIG_DIR"]))
 
     import torch
@@ -65,7 +80,60 @@ def prepare_ultralytics(settings_dir: Path | str, *, threads: int | None = None)
     # its module global is the only switch, so set it rather than fight it.
     torch_utils.NUM_THREADS = threads
     torch.set_num_threads(threads)
+    quiet_console(verbose=verbose)
     return UltralyticsEnvironment(settings_dir=Path(os.environ["YOLO_CONFIG_DIR"]), threads=threads)
+
+
+def quiet_on_import() -> bool:
+    """Keep ultralytics quiet from its first import on (it reads ``YOLO_VERBOSE`` then, e.g. for the
+    "Creating new Ultralytics Settings" lines), unless ``$MASKOPS_ULTRALYTICS_VERBOSE`` asks for its
+    console. Imports nothing; returns whether ultralytics may be verbose."""
+    verbose = _wants_verbose()
+    if not verbose:
+        os.environ["YOLO_VERBOSE"] = "False"
+    return verbose
+
+
+def _wants_verbose() -> bool:
+    return os.environ.get(VERBOSE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class _PlainFormatter(logging.Formatter):
+    """ultralytics' message, without its ANSI colours unless the handler writes to a terminal."""
+
+    def __init__(self, handler: logging.StreamHandler, wrapped: logging.Formatter | None) -> None:
+        super().__init__("%(message)s")
+        self._handler = handler
+        self._wrapped = wrapped
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = (self._wrapped or super()).format(record)
+        stream = getattr(self._handler, "stream", None)
+        isatty = getattr(stream, "isatty", None)
+        try:
+            colour = bool(isatty and isatty())
+        except ValueError:  # a closed stream
+            colour = False
+        return text if colour else _ANSI.sub("", text)
+
+
+def quiet_console(*, verbose: bool | None = None) -> None:
+    """ultralytics logs WARNING and above only, draws no progress bar and writes no escape codes
+    to a stream that is not a terminal. ``verbose`` (default: ``$MASKOPS_ULTRALYTICS_VERBOSE``)
+    keeps its INFO lines (still uncoloured off a terminal) and its progress bars.
+    """
+    import ultralytics.utils as ultra_utils
+
+    verbose = _wants_verbose() if verbose is None else verbose
+    level = logging.INFO if verbose else logging.WARNING
+    # TQDM switches itself off when VERBOSE is false or the logger is above INFO (ultralytics/utils/tqdm.py)
+    ultra_utils.VERBOSE = verbose
+    logger = ultra_utils.LOGGER
+    logger.setLevel(level)
+    for handler in logger.handlers:
+        handler.setLevel(level)
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _PlainFormatter):
+            handler.setFormatter(_PlainFormatter(handler, handler.formatter))
 
 
 def _provide_fonts(config_dir: Path) -> None:

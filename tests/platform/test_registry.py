@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from maskops_assets.tracking.registry import CHALLENGER, CHAMPION, PARENT_RUN_TAG, ModelRegistry
+from maskops_assets.tracking.registry import (
+    CHALLENGER,
+    CHAMPION,
+    DATASET_GIT_REV_TAG,
+    DATASET_VERSION_TAG,
+    PARENT_RUN_TAG,
+    ModelRegistry,
+)
 
 
 def _registered_version(registry: ModelRegistry, tmp_path: Path, model_version: str) -> str:
@@ -72,3 +79,47 @@ def test_aliases_set_move_and_delete(mlflow_registry: ModelRegistry, tmp_path: P
     mlflow_registry.delete_alias(CHALLENGER)
     mlflow_registry.delete_alias(CHALLENGER)  # idempotent
     assert mlflow_registry.alias_version(CHALLENGER) is None
+
+
+def test_epoch_curves_never_hide_the_summary(mlflow_registry: ModelRegistry):
+    """Per-epoch values go under epoch_<name> at step = epoch; the plain name holds the summary
+    (the best epoch's figure), so it is the latest value MLflow shows and sorts by."""
+    with mlflow_registry.run("train") as run_id:
+        for epoch, value in enumerate([0.5, 0.9, 0.7], start=1):
+            mlflow_registry.log_epoch(run_id, epoch, {"map50": value})
+        mlflow_registry.log_metrics(run_id, {"map50": 0.9, "best_epoch": 2}, step=3)
+    client = mlflow_registry.client
+    metrics = client.get_run(run_id).data.metrics
+    assert metrics["map50"] == 0.9 and metrics["epoch_map50"] == 0.7
+    assert [(m.step, m.value) for m in client.get_metric_history(run_id, "epoch_map50")] == [
+        (1, 0.5),
+        (2, 0.9),
+        (3, 0.7),
+    ]
+    found = client.search_runs([mlflow_registry.experiment_id], filter_string="metrics.map50 > 0.8")
+    assert [r.info.run_id for r in found] == [run_id]
+
+
+def test_latest_trained_version_and_its_dataset(mlflow_registry: ModelRegistry, tmp_path: Path):
+    assert mlflow_registry.latest_trained() is None  # no model registered at all yet
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"w")
+    tags = {DATASET_VERSION_TAG: "dataset-v3", DATASET_GIT_REV_TAG: "abc"}
+    with mlflow_registry.run("train-1", tags=tags) as run_id:
+        mlflow_registry.log_artifact(run_id, weights, "model")
+    v1 = mlflow_registry.register(run_id, "model", tags=tags)
+    mlflow_registry.tag_model_version(v1.version, "m-v1")
+    assert v1.tags[DATASET_VERSION_TAG] == "dataset-v3"
+    # registered, then the export failed: the run is FAILED and that version never counts
+    with pytest.raises(RuntimeError), mlflow_registry.run("train-2") as broken:
+        mlflow_registry.register(broken, "model")
+        raise RuntimeError("export failed")
+    latest = mlflow_registry.latest_trained()
+    assert latest.model_version == "m-v1"
+    assert mlflow_registry.trained_on(latest) == tags
+    # a version registered before the tags were copied onto it: its run still names the dataset
+    with mlflow_registry.run("train-3", tags={DATASET_VERSION_TAG: "dataset-v4"}) as old:
+        mlflow_registry.log_artifact(old, weights, "model")
+    v3 = mlflow_registry.register(old, "model")
+    assert mlflow_registry.latest_trained().version == v3.version == "3"
+    assert mlflow_registry.trained_on(v3) == {DATASET_VERSION_TAG: "dataset-v4"}
