@@ -325,7 +325,14 @@ class CameraWorker:
         self._frames_analysed.inc()
         if self.telemetry.cfg.enabled:  # the statistics are for telemetry only
             self.telemetry.add(
-                telemetry_row(frame, compute_frame_stats(frame.thumbnail()), result, active.model_version)
+                telemetry_row(
+                    frame,
+                    compute_frame_stats(frame.thumbnail()),
+                    result,
+                    active.model_version,
+                    runtime=active.runtime,
+                    precision=active.precision,
+                )
             )
         if active.detector is None:
             return  # nothing to label against without a model's boxes
@@ -426,9 +433,12 @@ class CameraWorker:
             status = "stalled"
         if status == "starting" and self._source_stats is not None and self._source_stats.reconnects > 0:
             status = "reconnecting"
+        active = self.holder.current()
         return {
             "status": status,
-            "model_version": self.holder.current().model_version,
+            "model_version": active.model_version,
+            "runtime": active.runtime,
+            "precision": active.precision,
             "frames_read": self.counters.frames_read,
             "frames_analysed": self.counters.frames_analysed,
             "samples_kept": self.counters.samples_kept,

@@ -226,6 +226,7 @@ def summarize(cfg: AgentConfig) -> dict[str, Any]:
         "store": cfg.store.describe(),
         "data_dir": str(cfg.data_dir),
         "model_path": str(cfg.detector.model_path) if cfg.detector.model_path else None,
+        "detector": {"runtime": cfg.detector.runtime, "precision": cfg.detector.precision},
         "model_sync": cfg.model_sync.enabled,
         "http": f"{cfg.http.host}:{cfg.http.port}" if cfg.http.enabled else None,
     }

@@ -56,9 +56,17 @@ def compute_frame_stats(image_bgr: np.ndarray) -> FrameStats:
 
 
 def telemetry_row(
-    frame: Frame, stats: FrameStats, result: DetectionResult, model_version: str
+    frame: Frame,
+    stats: FrameStats,
+    result: DetectionResult,
+    model_version: str,
+    *,
+    runtime: str | None = None,
+    precision: str | None = None,
 ) -> TelemetryRow:
-    """The telemetry row of one analysed frame (confidences are 0 when nothing was found)."""
+    """The telemetry row of one analysed frame (confidences are 0 when nothing was found).
+
+    runtime and precision: how the detector ran it (None without a detector)."""
     confidences = [d.confidence for d in result.detections]
     counts = Counter(d.class_name for d in result.detections)
     return TelemetryRow(
@@ -77,4 +85,6 @@ def telemetry_row(
         min_confidence=float(min(confidences)) if confidences else 0.0,
         class_counts=dict(counts),
         inference_ms=float(result.inference_ms),
+        runtime=runtime,
+        precision=precision,
     )

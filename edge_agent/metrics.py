@@ -128,30 +128,35 @@ class AgentMetrics:
         )
         self.model_info = Gauge(
             "maskops_edge_model_info",
-            "The model version a camera runs (value 1)",
-            ["camera", "model_version"],
+            "The model version a camera runs, on which runtime at which precision (value 1)",
+            ["camera", "model_version", "runtime", "precision"],
             registry=r,
         )
         self.model_refusals = Counter(
             "maskops_edge_model_refusals", "Models refused by model sync, by reason", ["reason"], registry=r
         )
         self.model_swaps = Counter("maskops_edge_model_swaps", "Hot model swaps", ["camera"], registry=r)
-        self._model_versions: dict[str, str] = {}
+        self._model_labels: dict[str, tuple[str, str, str]] = {}
         self._lock = threading.Lock()
 
     def watch_outbox(self, stats: Callable[[], OutboxStats]) -> None:
         self.registry.register(_OutboxCollector(stats))
 
-    def set_model(self, camera_id: str, model_version: str) -> None:
-        """Point the model-info gauge of ``camera_id`` at ``model_version`` (and drop the old label)."""
+    def set_model(
+        self, camera_id: str, model_version: str, runtime: str | None = None, precision: str | None = None
+    ) -> None:
+        """Point the model-info gauge of ``camera_id`` at what it runs now (and drop the old labels).
+
+        runtime and precision read "none" where the camera has no detector."""
+        labels = (model_version, runtime or "none", precision or "none")
         with self._lock:
-            old = self._model_versions.get(camera_id)
-            if old == model_version:
+            old = self._model_labels.get(camera_id)
+            if old == labels:
                 return
             if old is not None:
-                self.model_info.remove(camera_id, old)
-            self.model_info.labels(camera_id, model_version).set(1)
-            self._model_versions[camera_id] = model_version
+                self.model_info.remove(camera_id, *old)
+            self.model_info.labels(camera_id, *labels).set(1)
+            self._model_labels[camera_id] = labels
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

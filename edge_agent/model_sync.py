@@ -9,7 +9,11 @@ no restart and no frame lost.
 
 A model that does not verify or load is refused: one log line, the
 ``maskops_edge_model_refusals_total{reason}`` counter, and the camera keeps its last
-good model. Good models are cached under ``data_dir/models`` with a small
+good model. So is a model this agent would run at a precision the release gate did not
+measure (``detector.precision``, resolved against ``ModelRef.measured_precisions`` for the
+agent's runtime; reason ``precision_not_measured``, or ``precision_not_offered`` when this
+CPU lacks it): an explicit ``precision: bf16`` is neither run as fp32 behind the operator's
+back nor run unmeasured. Good models are cached under ``data_dir/models`` with a small
 ``active.json``, so after a restart the agent starts with what it last ran even when
 the store is unreachable.
 """
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, load_detector
+from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, load_detector, resolve_runtime
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.transport import Transport, TransportError, write_atomic
@@ -58,6 +62,16 @@ class ActiveModel:
     model_version: str = NO_MODEL
     sha256: str | None = None
     origin: str = "none"  # manifest | cache | config | none
+
+    @property
+    def runtime(self) -> str | None:
+        """The runtime the detector runs on (None without a detector)."""
+        return None if self.detector is None else self.detector.runtime
+
+    @property
+    def precision(self) -> str | None:
+        """The precision the compiled model runs at, "fp32" or "bf16" (None without a detector)."""
+        return None if self.detector is None else self.detector.precision
 
 
 class ModelHolder:
@@ -142,7 +156,7 @@ class ModelSync:
                 )
                 active = ActiveModel(detector=None)
             holder.swap(active)
-            self.metrics.set_model(camera_id, active.model_version)
+            self.metrics.set_model(camera_id, active.model_version, active.runtime, active.precision)
 
     def _read_state(self) -> dict[str, dict]:
         try:
@@ -184,13 +198,13 @@ class ModelSync:
         try:
             detector = self._loader(path, model_version=version, cfg=self.detector_cfg)
         except ModelLoadError as err:
-            self.metrics.model_refusals.labels("load_failed").inc()
+            self.metrics.model_refusals.labels(err.reason).inc()
             log_event(
                 logger,
                 logging.ERROR,
                 "model_refused",
                 f"detector.model_path not usable, running without a detector: {err}",
-                reason="load_failed",
+                reason=err.reason,
             )
             return ActiveModel(detector=None)
         self._warmup(detector)
@@ -268,18 +282,21 @@ class ModelSync:
                     f"cannot download {ref.uri}; will retry next poll: {err}",
                 )
                 continue
-            holder.swap(ActiveModel(detector, ref.model_version, ref.sha256, "manifest"))
-            self.metrics.set_model(camera_id, ref.model_version)
+            active = ActiveModel(detector, ref.model_version, ref.sha256, "manifest")
+            holder.swap(active)
+            self.metrics.set_model(camera_id, ref.model_version, active.runtime, active.precision)
             self.metrics.model_swaps.labels(camera_id).inc()
             self._remember(camera_id, ref)
             log_event(
                 logger,
                 logging.INFO,
                 "model_swapped",
-                f"camera {camera_id} now runs {ref.model_version} (was {current.model_version}), "
-                f"release {manifest.release_id}",
+                f"camera {camera_id} now runs {ref.model_version} on {detector.runtime} at "
+                f"{detector.precision} (was {current.model_version}), release {manifest.release_id}",
                 camera_id=camera_id,
                 model_version=ref.model_version,
+                runtime=detector.runtime,
+                precision=detector.precision,
                 previous=current.model_version,
             )
         self._forget_unused()
@@ -322,12 +339,18 @@ class ModelSync:
         return self._load(ref, path)
 
     def _load(self, ref: ModelRef, path: Path) -> Detector:
+        """Load ``ref`` from ``path`` at a precision the release measured on this agent's runtime."""
+        measured = ref.measured_precisions(resolve_runtime(self.detector_cfg.runtime))
         try:
             detector = self._loader(
-                path, model_version=ref.model_version, cfg=self.detector_cfg, imgsz=ref.imgsz
+                path,
+                model_version=ref.model_version,
+                cfg=self.detector_cfg,
+                imgsz=ref.imgsz,
+                measured_precisions=measured,
             )
-        except ModelLoadError as err:
-            raise ModelRefused("load_failed", str(err)) from err
+        except ModelLoadError as err:  # its reason: load_failed, precision_not_measured...
+            raise ModelRefused(err.reason, str(err)) from err
         if tuple(detector.class_names) != tuple(ref.class_names):
             raise ModelRefused(
                 "class_mismatch",

@@ -27,7 +27,7 @@ logger = logging.getLogger("edge_agent.telemetry")
 
 _COUNT_COLUMNS = {f"count_{name}": name for name in CLASS_NAMES}  # column -> class
 _INT_COLUMNS = {"schema_version", "num_detections", *_COUNT_COLUMNS}
-_STR_COLUMNS = {"camera_id", "model_version"}
+_STR_COLUMNS = {"camera_id", "model_version", "runtime", "precision"}
 
 
 class TelemetryConfig(BaseModel):

@@ -14,18 +14,29 @@ from maskops_contracts.keys import (
     sample_key,
     telemetry_key,
 )
-from maskops_contracts.manifest import CanaryModel, ModelRef, ReleaseManifest, sha256_file
+from maskops_contracts.manifest import (
+    PRECISIONS,
+    RUNTIMES,
+    CanaryModel,
+    ModelRef,
+    ModelVariant,
+    ReleaseManifest,
+    sha256_file,
+)
 from maskops_contracts.sample import Detection, SampleRecord, SamplingReason
 from maskops_contracts.telemetry import TELEMETRY_COLUMNS, TelemetryRow
 
 __all__ = [
     "CLASS_NAMES",
     "MANIFEST_KEY",
+    "PRECISIONS",
+    "RUNTIMES",
     "TELEMETRY_COLUMNS",
     "CanaryModel",
     "ContractError",
     "Detection",
     "ModelRef",
+    "ModelVariant",
     "ReleaseManifest",
     "SampleRecord",
     "SamplingReason",

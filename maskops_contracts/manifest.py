@@ -3,6 +3,17 @@
 An agent only swaps to a model whose sha256 matches the manifest; canary membership
 is decided here, from the camera list or a stable hash of the camera id, so the
 platform and every agent agree on who is in the canary without talking.
+
+A model also lists its ``variants``: each precision the release gate measured it at, on
+which runtime, with the scores it got. A camera runs only a precision the gate measured
+(``ModelRef.measured_precisions``): bfloat16, for one, is much faster on CPUs with AMX but
+not the same arithmetic as the float32 the model was trained and judged in.
+
+Compatibility: readers take the keys they know and ignore the others, so a manifest with
+``variants`` parses with a reader from before them (which runs fp32), and a manifest
+without them means what it always meant: the gate measured fp32 (see
+``measured_precisions``). ``MANIFEST_SCHEMA_VERSION`` therefore stays 1; raise it only
+for a change an older reader would misread.
 """
 
 from __future__ import annotations
@@ -33,6 +44,16 @@ from maskops_contracts.ids import validate_id
 MANIFEST_SCHEMA_VERSION = 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
+#: Numeric precisions a model variant can be measured at.
+PRECISIONS = ("fp32", "bf16", "int8")
+#: The runtimes the edge agent runs models on (and the gate measures them with).
+RUNTIMES = ("openvino", "onnxruntime")
+#: Precisions that run the released ONNX file itself, as the runtime's inference setting
+#: (int8 is a separate, quantized file).
+SAME_FILE_PRECISIONS = ("fp32", "bf16")
+#: What a model without ``variants`` was measured at: the gate before variants measured fp32.
+LEGACY_PRECISIONS = ("fp32",)
+
 
 def canary_bucket(camera_id: str) -> float:
     """A stable number in [0, 100) for a camera: the same on every machine and run."""
@@ -50,26 +71,129 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
             digest.update(chunk)
     return digest.hexdigest()
 
+def _check_sha256(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise ContractError(field, f"must be 64 lowercase hex digits, got {value!r}")
+    return value
+
+
+def _check_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ContractError(field, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One way the release gate ran a model, and what it scored that way.
+
+    precision: the arithmetic (fp32, bf16 or int8). runtime: the runtime the gate measured it
+    with (openvino or onnxruntime); a measurement on one runtime says nothing about another's
+    reduced-precision kernels. uri and sha256: the model file the variant runs (fp32 and bf16
+    both run the released model.onnx, bf16 being a runtime setting; int8 is its own file).
+    map50 and map50_95: measured on the frozen test split through the edge pipeline (None
+    where not measured).
+    """
+
+    precision: str
+    runtime: str
+    uri: str
+    sha256: str
+    map50: float | None = None
+    map50_95: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice(self.precision, "precision", PRECISIONS)
+        _check_choice(self.runtime, "runtime", RUNTIMES)
+        as_str(self.uri, "uri")
+        _check_sha256(self.sha256, "sha256")
+        for name in ("map50", "map50_95"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, as_float(value, name, lo=0.0, hi=1.0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "precision": self.precision,
+            "runtime": self.runtime,
+            "uri": self.uri,
+            "sha256": self.sha256,
+            "map50": self.map50,
+            "map50_95": self.map50_95,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], prefix: str = "") -> ModelVariant:
+        if not isinstance(data, dict):
+            raise ContractError(prefix or "<root>", f"must be an object, got {type(data).__name__}")
+        try:
+            return cls(
+                precision=require(data, "precision"),
+                runtime=require(data, "runtime"),
+                uri=require(data, "uri"),
+                sha256=require(data, "sha256"),
+                map50=data.get("map50"),
+                map50_95=data.get("map50_95"),
+            )
+        except ContractError as err:
+            raise err.within(prefix) from None
+
+
 @dataclass(frozen=True)
 class ModelRef:
-    """A model the cameras can download: where it is and how to check it."""
+    """A model the cameras can download: where it is and how to check it.
+
+    variants: the precisions the release gate measured the model at, per runtime (see
+    ``measured_precisions``); empty in manifests written before variants existed.
+    """
 
     model_version: str
     uri: str
     sha256: str
     imgsz: int = 320
     class_names: tuple[str, ...] = CLASS_NAMES
+    variants: tuple[ModelVariant, ...] = ()
 
     def __post_init__(self) -> None:
         validate_id(self.model_version, "model_version")
         as_str(self.uri, "uri")
-        if not isinstance(self.sha256, str) or not _SHA256.match(self.sha256):
-            raise ContractError("sha256", f"must be 64 lowercase hex digits, got {self.sha256!r}")
+        _check_sha256(self.sha256, "sha256")
         as_int(self.imgsz, "imgsz", minimum=32)
         names = tuple(self.class_names)
         if not names or not all(isinstance(n, str) and n for n in names):
             raise ContractError("class_names", f"must be a non-empty list of names, got {list(names)}")
         object.__setattr__(self, "class_names", names)
+        variants = tuple(self.variants)
+        seen: set[tuple[str, str]] = set()
+        for i, variant in enumerate(variants):
+            if not isinstance(variant, ModelVariant):
+                raise ContractError(f"variants[{i}]", f"must be a ModelVariant, got {type(variant).__name__}")
+            key = (variant.precision, variant.runtime)
+            if key in seen:
+                raise ContractError(
+                    f"variants[{i}]", f"{variant.precision} on {variant.runtime} is listed twice"
+                )
+            seen.add(key)
+            # A measurement of another file says nothing about the one cameras download.
+            if variant.precision in SAME_FILE_PRECISIONS and variant.sha256 != self.sha256:
+                raise ContractError(
+                    f"variants[{i}].sha256",
+                    f"a {variant.precision} variant runs the model file itself, so its sha256 must be "
+                    f"the model's {self.sha256}, got {variant.sha256}",
+                )
+        object.__setattr__(self, "variants", variants)
+
+    def measured_precisions(self, runtime: str) -> tuple[str, ...]:
+        """The precisions the release gate measured this model at on ``runtime``, as listed.
+
+        A model without variants (a manifest from before them) was measured at fp32 only, on
+        whichever runtime: that is what the gate then ran. With variants, only those of
+        ``runtime`` count, so the result may be empty (nothing measured on that runtime).
+        """
+        _check_choice(runtime, "runtime", RUNTIMES)
+        if not self.variants:
+            return LEGACY_PRECISIONS
+        return tuple(dict.fromkeys(v.precision for v in self.variants if v.runtime == runtime))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +202,7 @@ class ModelRef:
             "sha256": self.sha256,
             "imgsz": self.imgsz,
             "class_names": list(self.class_names),
+            "variants": [v.to_dict() for v in self.variants],
         }
 
     @classmethod
@@ -86,12 +211,18 @@ class ModelRef:
             names = data.get("class_names", list(CLASS_NAMES)) if isinstance(data, dict) else None
             if not isinstance(names, list):
                 raise ContractError("class_names", f"must be a list, got {names!r}")
+            raw_variants = data.get("variants") or []
+            if not isinstance(raw_variants, list):
+                raise ContractError("variants", f"must be a list, got {raw_variants!r}")
             return cls(
                 model_version=require(data, "model_version"),
                 uri=require(data, "uri"),
                 sha256=require(data, "sha256"),
                 imgsz=data.get("imgsz", 320),
                 class_names=tuple(names),
+                variants=tuple(
+                    ModelVariant.from_dict(v, f"variants[{i}]") for i, v in enumerate(raw_variants)
+                ),
             )
         except ContractError as err:
             raise err.within(prefix) from None

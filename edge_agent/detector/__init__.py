@@ -5,7 +5,10 @@ from edge_agent.detector.base import (
     Detector,
     DetectorConfig,
     ModelLoadError,
+    PrecisionUnavailable,
+    choose_precision,
     load_detector,
+    offered_precisions,
     resolve_runtime,
 )
 
@@ -14,6 +17,9 @@ __all__ = [
     "Detector",
     "DetectorConfig",
     "ModelLoadError",
+    "PrecisionUnavailable",
+    "choose_precision",
     "load_detector",
+    "offered_precisions",
     "resolve_runtime",
 ]

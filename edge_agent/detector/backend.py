@@ -28,9 +28,11 @@ class PendingForward(Protocol):
 
 
 class InferenceBackend(Protocol):
-    """A model on one runtime. ``input_shape`` is the model's NCHW input, None where dynamic."""
+    """A model on one runtime. ``input_shape`` is the model's NCHW input, None where dynamic.
+    ``precision`` ("fp32", "bf16") is what the runtime runs it at, checked on the compiled model."""
 
     name: str
+    precision: str
     input_shape: tuple[int | None, ...]
     metadata: dict[str, str]
     streams: int

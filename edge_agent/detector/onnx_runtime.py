@@ -45,12 +45,18 @@ class OnnxRuntimeBackend:
     With ``streams`` > 1 the session (thread-safe for ``run``) is driven from that many worker
     threads, each pass with ``threads // streams`` intra-op threads; ONNX Runtime releases the
     GIL while it runs, so the camera thread goes on meanwhile.
+
+    precision: the CPU provider runs a float32 graph in float32, with no reduced-precision
+    mode on x86, so "fp32" is the only one there is (``offered_precisions``).
     """
 
     name = "onnxruntime"
 
-    def __init__(self, model_path: Path, *, threads: int, streams: int = 1) -> None:
+    def __init__(self, model_path: Path, *, threads: int, streams: int = 1, precision: str = "fp32") -> None:
+        if precision != "fp32":
+            raise ModelLoadError(model_path, f"ONNX Runtime runs fp32 only, not {precision}")
         self.streams = streams
+        self.precision = precision
         options = ort.SessionOptions()
         # Set explicitly: ORT's default uses every core, which starves other cameras on the box.
         options.intra_op_num_threads = split_threads(threads, streams)

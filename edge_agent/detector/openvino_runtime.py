@@ -5,21 +5,48 @@ into the graph (OpenVINO's PrePostProcessor), which does it faster than numpy. A
 dynamic input height/width is compiled once per input shape it meets (a camera's frames all
 have one), each compiled model with a pool of inference requests; with ``streams`` > 1 it is
 compiled for throughput (that many passes at once, ``threads // streams`` threads each).
+
+The inference precision is always set (``INFERENCE_PRECISION_HINT``) and read back from every
+compiled model: OpenVINO runs bfloat16 by default on CPUs with AMX, and where the CPU lacks
+bf16 it compiles a bf16 request as f32 without a word. Neither may happen unnoticed.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
+import openvino.properties.device as ov_device
+import openvino.properties.hint as ov_hint
 from openvino.preprocess import ColorFormat, PrePostProcessor
 
 from edge_agent.detector.backend import PendingForward
 from edge_agent.detector.base import ModelLoadError
 from edge_agent.detector.onnx_runtime import read_onnx_metadata
+
+#: The detector's precision names and OpenVINO's element types for them.
+_OV_TYPES = {"fp32": ov.Type.f32, "bf16": ov.Type.bf16}
+
+
+@functools.cache
+def cpu_offers_bf16() -> bool:
+    """True when OpenVINO's CPU plugin lists BF16 among this CPU's OPTIMIZATION_CAPABILITIES
+    (AVX512_BF16 or AMX): only then does a bf16 request compile to bf16."""
+    return "BF16" in ov.Core().get_property("CPU", ov_device.capabilities)
+
+
+def compiled_precision(compiled: ov.CompiledModel) -> str:
+    """The inference precision a compiled model runs at, as the detector names it ("fp32",
+    "bf16"; another OpenVINO type by its own name, e.g. "f16")."""
+    element = compiled.get_property(ov_hint.inference_precision)
+    for name, ov_type in _OV_TYPES.items():
+        if element == ov_type:
+            return name
+    return element.get_type_name()
 
 
 class _RequestPool:
@@ -27,14 +54,14 @@ class _RequestPool:
     so cameras sharing a model never wait on each other's unfinished frames."""
 
     def __init__(self, compiled: ov.CompiledModel) -> None:
-        self._compiled = compiled
+        self.compiled = compiled
         self._idle: queue.SimpleQueue[ov.InferRequest] = queue.SimpleQueue()
 
     def acquire(self) -> ov.InferRequest:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            return self._compiled.create_infer_request()
+            return self.compiled.create_infer_request()
 
     def release(self, request: ov.InferRequest) -> None:
         self._idle.put(request)
@@ -63,12 +90,18 @@ class _OpenVinoPass:
 
 
 class OpenVinoBackend:
-    """A model compiled for the CPU device with an explicit thread count and stream count."""
+    """A model compiled for the CPU device with an explicit thread count, stream count and
+    inference precision ("fp32" or "bf16"; each compiled model is checked to run it)."""
 
     name = "openvino"
 
-    def __init__(self, model_path: Path, *, threads: int, streams: int = 1) -> None:
+    def __init__(self, model_path: Path, *, threads: int, streams: int = 1, precision: str = "fp32") -> None:
+        if precision not in _OV_TYPES:
+            raise ModelLoadError(
+                model_path, f"unknown precision {precision!r} for OpenVINO; known: {', '.join(_OV_TYPES)}"
+            )
         self.streams = streams
+        self.precision = precision
         self._path = model_path
         # OpenVINO does not expose ONNX metadata_props; read them with ONNX Runtime (always installed).
         self.metadata = read_onnx_metadata(model_path)
@@ -79,7 +112,12 @@ class OpenVinoBackend:
         # No pinning: the camera threads (decoding, post-processing) share these cores, and with
         # OpenVINO's threads pinned the scheduler could not move them out of the way (measured on
         # 2 cores, 7 paired runs: agent/forward-pass median 0.83 unpinned, 0.79 pinned).
-        self._config = {"INFERENCE_NUM_THREADS": threads, "ENABLE_CPU_PINNING": False, **hint}
+        self._config = {
+            "INFERENCE_NUM_THREADS": threads,
+            "ENABLE_CPU_PINNING": False,
+            **hint,
+            ov_hint.inference_precision: _OV_TYPES[precision],
+        }
         self._core = ov.Core()
         try:
             self._model = self._core.read_model(str(model_path))
@@ -105,7 +143,23 @@ class OpenVinoBackend:
                 self._pools[(height, width)] = pool
             return pool
 
+    def compiled_model(self, height: int, width: int) -> ov.CompiledModel:
+        """The model compiled for a (height, width) input (compiled now if it was not yet)."""
+        return self._pool_for(height, width).compiled
+
     def _compile(self, height: int, width: int) -> ov.CompiledModel:
+        compiled = self._compile_graph(height, width)
+        effective = compiled_precision(compiled)
+        if effective != self.precision:
+            raise ModelLoadError(
+                self._path,
+                f"precision {self.precision} was asked for, but OpenVINO compiled the model for "
+                f"{effective} on this CPU (its OPTIMIZATION_CAPABILITIES: "
+                f"{', '.join(self._core.get_property('CPU', ov_device.capabilities))})",
+            )
+        return compiled
+
+    def _compile_graph(self, height: int, width: int) -> ov.CompiledModel:
         try:
             model = self._model.clone()
             if len(self.input_shape) == 4 and None in self.input_shape:

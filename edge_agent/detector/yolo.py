@@ -110,6 +110,8 @@ class YoloDetector:
         self._seen: set[tuple[int, int]] = set()  # frame sizes of real frames (not warm-up ones)
         self._seen_lock = threading.Lock()
         self._column_order, self.class_names = self._resolve_classes()
+        # After the first pass, so a backend that compiles lazily has compiled (and checked) it.
+        self.precision = backend.precision
 
     @property
     def backend(self) -> InferenceBackend:

@@ -1,10 +1,16 @@
 """``model_evaluation`` and the blocking asset checks that are the automatic release gate.
 
-The candidate and the current ``@champion`` are measured on the same frozen test split of the
-labeled dataset and on recent data (a configured data.yaml, else the newest reviewed label batch in
-the store, else a generated shifted-domain set). The checks fail, and block ``deployment_release``
-in the same run, when mAP50 or any class's recall drops more than the tolerance or latency is
-over budget; with no champion yet they judge the candidate against absolute floors.
+The candidate's released ONNX model and the current ``@champion``'s are run through the edge
+agent's own pipeline (letterbox, runtime, decode, NMS at the edge's settings) on the same frozen
+test split of the labeled dataset and on recent data (a configured data.yaml, else the newest
+reviewed label batch in the store, else a generated shifted-domain set), and scored with COCO's
+evaluation; the confusion matrix and precision/recall are drawn at the edge's operating threshold.
+The gated figure is fp32 on the runtime a camera picks by default; the candidate is also measured
+on every other runtime and precision this machine offers (ONNX Runtime, OpenVINO bfloat16 on AMX
+CPUs), and the release manifest lists the variants that measured within ``max_variant_drop``.
+The checks fail, and block ``deployment_release`` in the same run, when mAP50 or any class's
+recall drops more than the tolerance or latency is over budget; with no champion yet they judge
+the candidate against absolute floors.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
@@ -16,26 +22,45 @@ from pydantic import Field
 
 from maskops_assets.defs.ingest import OWNER
 from maskops_assets.evaluation.gates import GatePolicy
-from maskops_assets.evaluation.metrics import EvaluationResult, evaluate_model
+from maskops_assets.evaluation.metrics import EdgeSettings, EvaluationResult, evaluate_on_edge
 from maskops_assets.evaluation.plots import render_plots
 from maskops_assets.evaluation.recent import RECENT_SPLIT, newest_reviewed_set, shifted_set
-from maskops_assets.evaluation.report import RECENT, TEST, ChampionRef, ModelEvaluation, gate_verdicts
+from maskops_assets.evaluation.report import (
+    RECENT,
+    TEST,
+    ChampionRef,
+    ModelEvaluation,
+    gate_verdicts,
+    variant_verdicts,
+)
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.store import ObjectStore
 from maskops_assets.tracking.registry import CHAMPION
+from maskops_assets.training.export import MODEL_ONNX
 
 GATES = ("map50", "class_recall", "latency")
 
 
 class ModelEvaluationConfig(dg.Config):
-    """Gate tolerances and what "recent data" means for this evaluation."""
+    """Gate tolerances, how the edge pipeline runs the models, and what "recent data" means."""
 
     max_map50_drop: float = Field(0.02, ge=0, le=1, description="allowed mAP50 drop vs the champion")
     max_recall_drop: float = Field(0.05, ge=0, le=1, description="allowed per-class recall drop vs champion")
     latency_budget_ms: float = Field(100.0, gt=0, description="median ONNX latency budget (1 thread)")
     min_map50: float = Field(0.05, ge=0, le=1, description="mAP50 floor when there is no champion")
     min_class_recall: float = Field(0.0, ge=0, le=1, description="per-class recall floor, no champion")
+    runtime: str = Field(
+        "auto",
+        description="runtime of the gated fp32 figure: auto (what a camera picks: OpenVINO where "
+        "installed), openvino or onnxruntime",
+    )
+    max_variant_drop: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="another runtime or precision (e.g. bf16) ships only within this mAP50 of the gated one",
+    )
     recent_data_yaml: str = Field(
         "", description="data.yaml of recent data; empty: newest reviewed label batch, else a shifted set"
     )
@@ -45,14 +70,28 @@ class ModelEvaluationConfig(dg.Config):
     latency_runs: int = Field(30, ge=1, description="timed forward passes for the latency median")
 
 
+def _edge_variants(gated_runtime: str) -> list[tuple[str, str]]:
+    """Every (runtime, precision) this machine can run, the gated fp32 one first."""
+    from edge_agent.detector import offered_precisions
+    from edge_agent.detector.base import openvino_available
+
+    runtimes = ["openvino", "onnxruntime"] if openvino_available() else ["onnxruntime"]
+    pairs = [(gated_runtime, "fp32")]
+    for runtime in runtimes:
+        pairs += [(runtime, p) for p in offered_precisions(runtime) if (runtime, p) not in pairs]
+    return pairs
+
+
 @dg.asset(
     group_name="training",
     kinds={"python", "onnx"},
     owners=[OWNER],
     description=(
-        "The candidate model against the current @champion on the frozen test split and on recent "
-        "(shifted) data: mAP50, mAP50-95, per-class precision/recall/AP, confusion matrix, PR curves, "
-        "latency. Its blocking checks are the automatic release gate."
+        "The candidate's released ONNX model against the current @champion's, run through the edge "
+        "agent's own pipeline on the frozen test split and on recent (shifted) data: COCO mAP50 and "
+        "mAP50-95, per-class precision/recall at the edge's operating threshold, AP, confusion matrix, "
+        "PR curves, latency, and the runtime/precision variants a camera may run. Its blocking checks "
+        "are the automatic release gate."
     ),
 )
 def model_evaluation(
@@ -76,23 +115,38 @@ def model_evaluation(
         config, object_store.open(), work_dir, trained_model.imgsz, context.log
     )
     datasets = {TEST: (labeled_dataset.data_yaml, "test"), RECENT: (str(recent), recent_split)}
+    gated = EdgeSettings(runtime=config.runtime, precision="fp32").resolved()
 
-    def measure(model: str, onnx: str | None, who: str) -> dict[str, EvaluationResult]:
-        results = {}
-        for name, (data_yaml, split) in datasets.items():
-            context.log.info(f"evaluating {who} on {name} ({split} of {data_yaml})")
-            results[name] = evaluate_model(
-                model,
+    def measure(onnx: str, who: str) -> dict[str, EvaluationResult]:
+        return {
+            name: evaluate_on_edge(
+                onnx,
                 data_yaml,
                 split,
                 imgsz=trained_model.imgsz,
-                onnx_for_latency=onnx if name == TEST else None,
-                latency_runs=config.latency_runs,
-                out_dir=out_dir / who,
+                settings=gated,
+                latency_runs=config.latency_runs if name == TEST else 0,
+                progress=lambda line, who=who: context.log.info(f"{who}: {line}"),
             )
-        return results
+            for name, (data_yaml, split) in datasets.items()
+        }
 
-    candidate = measure(trained_model.weights, trained_model.onnx, "candidate")
+    candidate = measure(trained_model.onnx, "candidate")
+    measured = []
+    for runtime, precision in _edge_variants(gated.runtime)[1:]:
+        settings = EdgeSettings(runtime=runtime, precision=precision)
+        result = evaluate_on_edge(
+            trained_model.onnx,
+            labeled_dataset.data_yaml,
+            "test",
+            imgsz=trained_model.imgsz,
+            settings=settings,
+            latency_runs=0,
+            progress=lambda line: context.log.info(f"candidate variant: {line}"),
+        )
+        measured.append((runtime, precision, result))
+    variants = variant_verdicts(candidate[TEST], measured, config.max_variant_drop)
+
     registry = mlflow.registry()
     champion_version = registry.alias_version(CHAMPION)
     champion_ref, champion = None, {}
@@ -104,10 +158,10 @@ def model_evaluation(
         champion_ref = ChampionRef(
             champion_version.version, champion_version.model_version, champion_version.run_id
         )
-        weights = registry.download_artifact(
-            champion_version.run_id, "model/model.pt", out_dir / "champion_files"
+        onnx = registry.download_artifact(
+            champion_version.run_id, f"model/{MODEL_ONNX}", out_dir / "champion_files"
         )
-        champion = measure(str(weights), None, "champion")
+        champion = measure(str(onnx), "champion")
 
     plots: dict[str, str] = {}
     for name, result in candidate.items():
@@ -123,6 +177,7 @@ def model_evaluation(
         champion_results=champion,
         plots=plots,
         recent_data=recent_what,
+        variants=variants,
     )
     test = candidate[TEST]
     metadata = {
@@ -130,11 +185,14 @@ def model_evaluation(
         "mlflow_run": dg.MetadataValue.url(mlflow.run_url(trained_model.mlflow_run_id)),
         "dataset_version": trained_model.dataset_version,
         "champion_version": champion_ref.model_version if champion_ref else "none",
+        "measured_with": f"edge pipeline, {test.runtime} {test.inference_precision}, COCOeval",
+        "operating_conf": test.conf_threshold,
         "test_map50": test.map50,
         "test_map50_95": test.map50_95,
         "recent_map50": candidate[RECENT].map50,
         "latency_ms": test.latency_ms if test.latency_ms is not None else "not measured",
         "per_class": dg.MetadataValue.md(_comparison_table(evaluation)),
+        "variants": dg.MetadataValue.md(_variants_table(variants)),
         "confusion_matrix": dg.MetadataValue.md(_png(plots[f"{TEST}_confusion_matrix"], "confusion matrix")),
         "pr_curve": dg.MetadataValue.md(_png(plots[f"{TEST}_pr_curve"], "PR curve")),
         "per_class_plot": dg.MetadataValue.path(plots[f"{TEST}_per_class"]),
@@ -142,7 +200,7 @@ def model_evaluation(
     }
     if champion:
         metadata["champion_test_map50"] = champion[TEST].map50
-    # the evaluation numbers also go to the candidate's MLflow run, next to its training metrics
+    # the gated figures also go to the candidate's MLflow run, next to its training metrics
     registry.log_metrics(
         trained_model.mlflow_run_id,
         {f"eval_{name}_{k}": getattr(r, k) for name, r in candidate.items() for k in ("map50", "map50_95")},
@@ -179,6 +237,16 @@ def _png(path: str, title: str) -> str:
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _variants_table(variants) -> str:
+    lines = ["| runtime | precision | mAP50 | mAP50-95 | ships | why |", "|---|---|---|---|---|---|"]
+    for v in variants:
+        lines.append(
+            f"| {v.runtime} | {v.precision} | {v.map50:.4f} | {v.map50_95:.4f} | "
+            f"{'yes' if v.ships else 'no'} | {v.reason} |"
+        )
+    return "\n".join(lines)
 
 
 def _comparison_table(evaluation: ModelEvaluation) -> str:

@@ -26,7 +26,7 @@ from maskops_assets.release.ledger import (
 from maskops_assets.resources import MlflowResource, ObjectStoreResource
 from maskops_assets.tracking.registry import ModelRegistry, RegistryError
 from maskops_assets.training.export import MODEL_ONNX
-from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest, model_key
+from maskops_contracts import MANIFEST_KEY, ModelRef, ModelVariant, ReleaseManifest, model_key
 
 APPROVAL_HOWTO = (
     "deployment_release needs a person's approval before it ships {model_version}. To approve: open the "
@@ -93,12 +93,26 @@ def deployment_release(
         )
     ledger = ReleaseLedger(object_store.open())
     current = ledger.current()
+    uri = model_key(candidate.model_version, MODEL_ONNX)
     ref = ModelRef(
         model_version=candidate.model_version,
-        uri=model_key(candidate.model_version, MODEL_ONNX),
+        uri=uri,
         sha256=candidate.onnx_sha256,
         imgsz=candidate.imgsz,
         class_names=candidate.class_names,
+        # a camera runs only a runtime and precision the gate measured for this model
+        variants=tuple(
+            ModelVariant(
+                precision=v.precision,
+                runtime=v.runtime,
+                uri=uri,
+                sha256=candidate.onnx_sha256,
+                map50=v.map50,
+                map50_95=v.map50_95,
+            )
+            for v in model_evaluation.variants
+            if v.ships
+        ),
     )
     try:
         manifest = plan_release(

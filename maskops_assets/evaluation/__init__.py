@@ -1,13 +1,20 @@
-"""Model evaluation (no Dagster): metrics on a split, latency, plots, and the release gate."""
+"""Model evaluation (no Dagster): the edge pipeline's figures on a split, latency, plots, the gate."""
 
 from maskops_assets.evaluation.gates import GatePolicy, GateVerdict
-from maskops_assets.evaluation.metrics import ClassMetrics, EvaluationError, EvaluationResult, evaluate_model
+from maskops_assets.evaluation.metrics import (
+    ClassMetrics,
+    EdgeSettings,
+    EvaluationError,
+    EvaluationResult,
+    evaluate_on_edge,
+)
 
 __all__ = [
     "ClassMetrics",
+    "EdgeSettings",
     "EvaluationError",
     "EvaluationResult",
     "GatePolicy",
     "GateVerdict",
-    "evaluate_model",
+    "evaluate_on_edge",
 ]

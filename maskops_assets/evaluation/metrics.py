@@ -1,22 +1,43 @@
-"""Measure a detector on one split of a YOLO dataset: the numbers the gate and the reviewer read.
+"""Measure a released model the way a camera runs it: the numbers the gate and the reviewer read.
 
-``evaluate_model`` runs ultralytics' validator on a ``.pt`` (or an exported ``.onnx``) and turns
-its result into a plain, JSON-serialisable ``EvaluationResult``: mAP50, mAP50-95, per-class
-precision/recall/AP, the confusion matrix, PR curve points, and the median ONNX latency.
+``evaluate_on_edge`` runs the exported ONNX model through the edge agent's own pipeline
+(``edge_agent.detector``: letterbox to the camera's input shape, OpenVINO or ONNX Runtime at an
+explicit precision, decode, class-aware NMS at the edge's IoU) on every image of one split of a
+YOLO dataset, and scores what it found:
+
+- mAP50 and mAP50-95 (and per-class AP) with COCO's evaluation (pycocotools), from all boxes down
+  to confidence 0.001, as mAP is defined;
+- the confusion matrix and per-class precision/recall at the camera's operating confidence
+  threshold, which is what a camera reports and keeps.
+
+An earlier version scored ``.pt`` weights with ultralytics' validator, which pads every batch by
+half a stride (160x160 test frames ran as 192x192 inputs) and runs torch in fp32: a figure about
+a model no camera runs. The result is a plain, JSON-serialisable ``EvaluationResult``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from maskops_assets.evaluation.coco_scores import RECALL_GRID, coco_scores
 from maskops_assets.evaluation.latency import measure_onnx_latency
-from maskops_assets.training.ultralytics_env import prepare_ultralytics
+from maskops_assets.evaluation.operating_point import LabeledBox, confusion_matrix, precision_recall
 
-PR_POINTS = 101  # recall grid of the stored PR curve; 0.00, 0.01, ..., 1.00
+log = logging.getLogger(__name__)
+
+PR_POINTS = len(RECALL_GRID)  # recall grid of the stored PR curve; 0.00, 0.01, ..., 1.00
+#: mAP counts every box down to this confidence (COCO practice; ultralytics' validator uses it too).
+MAP_CONF_THRESHOLD = 0.001
+#: COCO scores at most this many boxes per image.
+MAP_MAX_DETECTIONS = 100
+#: Confusion-matrix matching IoU (the same as the AP50 that the gate judges).
+MATCH_IOU = 0.5
 
 
 class EvaluationError(RuntimeError):
@@ -25,7 +46,11 @@ class EvaluationError(RuntimeError):
 
 @dataclass(frozen=True)
 class ClassMetrics:
-    """One class on one split; None where the split has no ground truth of that class."""
+    """One class on one split: precision/recall at the operating threshold, AP from COCOeval.
+
+    None where the split has no ground truth of that class (precision: where nothing of the
+    class was kept either).
+    """
 
     precision: float | None
     recall: float | None
@@ -36,7 +61,12 @@ class ClassMetrics:
 
 @dataclass(frozen=True)
 class EvaluationResult:
-    """A model's numbers on one split; ``confusion_matrix[pred][true]`` with background last."""
+    """A model's numbers on one split; ``confusion_matrix[pred][true]`` with background last.
+
+    ``runtime`` and ``inference_precision`` say how the edge pipeline ran the model,
+    ``conf_threshold`` is the operating threshold of the confusion matrix and of
+    ``precision``/``recall`` (means over the classes with ground truth).
+    """
 
     model: str
     data_yaml: str
@@ -51,6 +81,9 @@ class EvaluationResult:
     confusion_matrix: list[list[float]]
     confusion_labels: list[str]
     pr_curve: dict[str, list[float]]  # "recall" grid and one precision list per class
+    runtime: str = ""
+    inference_precision: str = ""
+    conf_threshold: float = 0.25
     latency_ms: float | None = None
     latency_p90_ms: float | None = None
     seconds: float = 0.0
@@ -69,114 +102,158 @@ class EvaluationResult:
         return cls(**values)
 
 
-def evaluate_model(
-    weights_or_onnx: Path | str,
+@dataclass(frozen=True)
+class EdgeSettings:
+    """How the edge pipeline runs the model under evaluation.
+
+    ``conf_threshold`` and ``iou_threshold`` default to the edge detector's own defaults, so the
+    gate measures a camera that nobody configured differently.
+    """
+
+    runtime: str = "auto"
+    precision: str = "fp32"
+    conf_threshold: float | None = None
+    iou_threshold: float | None = None
+    threads: int = 1
+
+    def resolved(self) -> EdgeSettings:
+        from edge_agent.detector import DetectorConfig, resolve_runtime
+
+        defaults = DetectorConfig(threads=1)
+        return EdgeSettings(
+            runtime=resolve_runtime(self.runtime),  # type: ignore[arg-type]
+            precision=self.precision,
+            conf_threshold=defaults.conf_threshold if self.conf_threshold is None else self.conf_threshold,
+            iou_threshold=defaults.iou_threshold if self.iou_threshold is None else self.iou_threshold,
+            threads=self.threads,
+        )
+
+
+def split_images(data_yaml: Path, split: str) -> tuple[list[Any], tuple[str, ...]]:
+    """The images (with their boxes) of ``split`` of a YOLO dataset, and its class names."""
+    from maskops_assets.datasets.annotations import DatasetFormatError
+    from maskops_assets.datasets.yolo import read_yolo
+
+    try:
+        dataset = read_yolo(data_yaml)
+    except DatasetFormatError as err:
+        raise EvaluationError(f"cannot read the dataset {data_yaml}: {err}") from err
+    images = [image for image in dataset.images if image.split == split]
+    if not images:
+        raise EvaluationError(
+            f"split '{split}' of {data_yaml} has no images; check that the data.yaml has a "
+            f"'{split}' entry pointing at existing images"
+        )
+    return images, tuple(dataset.class_names)
+
+
+def evaluate_on_edge(
+    onnx_path: Path | str,
     data_yaml: Path | str,
     split: str = "test",
     *,
-    imgsz: int = 160,
-    onnx_for_latency: Path | str | None = None,
+    imgsz: int,
+    settings: EdgeSettings | None = None,
     latency_runs: int = 30,
-    out_dir: Path | str | None = None,
-    batch: int = 8,
+    progress: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
-    """Validate ``weights_or_onnx`` on ``split`` of ``data_yaml``; time ONNX latency if there is a graph.
+    """Run ``onnx_path`` through the edge pipeline on ``split`` of ``data_yaml`` and score it.
 
-    Latency uses ``onnx_for_latency``, or the model itself when it is an ``.onnx``; otherwise it is
-    left None (and the latency gate will say so).
+    ``latency_runs`` > 0 also times single-image forward passes at ``imgsz`` (0 skips it).
+    ``progress`` receives one line when the pass over the split is done.
     """
-    model_path = Path(weights_or_onnx)
-    data_yaml = Path(data_yaml)
-    for path, what in ((model_path, "model"), (data_yaml, "dataset data.yaml")):
+    import cv2
+
+    from edge_agent.detector import DetectorConfig, ModelLoadError, load_detector
+
+    onnx_path, data_yaml = Path(onnx_path), Path(data_yaml)
+    for path, what in ((onnx_path, "model"), (data_yaml, "dataset data.yaml")):
         if not path.is_file():
             raise EvaluationError(f"{what} {path} does not exist")
-    out_dir = Path(out_dir or model_path.parent / "eval").resolve()
-    prepare_ultralytics(out_dir / ".ultralytics")
-    from ultralytics import YOLO
-
+    settings = (settings or EdgeSettings()).resolved()
+    images, class_names = split_images(data_yaml, split)
+    index = {name: k for k, name in enumerate(class_names)}
     started = time.monotonic()
-    is_onnx = model_path.suffix == ".onnx"
-    print(f"evaluating {model_path.name} on split '{split}' of {data_yaml} ...", flush=True)
-    model = YOLO(str(model_path), task="detect")
-    try:
-        metrics = model.val(
-            data=str(data_yaml),
-            split=split,
-            imgsz=imgsz,
-            batch=1 if is_onnx else batch,  # one image at a time, as an edge camera runs the graph
-            device="cpu",
-            workers=0,
-            plots=True,  # ultralytics only fills the confusion matrix when plotting
-            verbose=False,
-            project=str(out_dir),
-            name=f"{model_path.stem}-{split}",
-            exist_ok=True,
-        )
-    except (FileNotFoundError, KeyError) as err:
-        raise EvaluationError(
-            f"cannot evaluate {model_path} on split '{split}' of {data_yaml}: {err}; "
-            f"check that the data.yaml has a '{split}' entry pointing at existing images"
-        ) from err
-
-    names = [metrics.names[i] for i in sorted(metrics.names)]
-    per_class, pr_curve = _per_class(metrics, names)
-    matrix = (
-        metrics.confusion_matrix.matrix if getattr(metrics, "confusion_matrix", None) is not None else None
+    cfg = DetectorConfig(
+        runtime=settings.runtime,  # type: ignore[arg-type]
+        precision=settings.precision,  # type: ignore[arg-type]
+        threads=settings.threads,
+        streams=1,
+        conf_threshold=MAP_CONF_THRESHOLD,
+        iou_threshold=settings.iou_threshold,
+        max_detections=MAP_MAX_DETECTIONS,
     )
-    confusion = [[float(v) for v in row] for row in matrix] if matrix is not None else []
-    precision, recall, map50, map50_95 = (float(v) for v in metrics.mean_results())
+    try:
+        detector = load_detector(onnx_path, model_version="under-evaluation", cfg=cfg, imgsz=imgsz)
+    except ModelLoadError as err:
+        raise EvaluationError(f"the edge pipeline cannot run {onnx_path}: {err}") from err
+    if tuple(detector.class_names) != class_names:
+        raise EvaluationError(
+            f"{onnx_path} predicts classes {list(detector.class_names)} but {data_yaml} labels "
+            f"{list(class_names)}; evaluate a model on data with the same classes in the same order"
+        )
 
+    pairs: list[tuple[list[LabeledBox], list[LabeledBox]]] = []
+    for image in images:
+        frame = cv2.imread(str(image.image), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise EvaluationError(f"cannot read image {image.image} of split '{split}' in {data_yaml}")
+        truths = [LabeledBox((b.x1, b.y1, b.x2, b.y2), index[b.class_name]) for b in image.boxes]
+        found = [
+            LabeledBox(d.box, index[d.class_name], d.confidence) for d in detector.detect(frame).detections
+        ]
+        pairs.append((truths, found))
+
+    scores = coco_scores(pairs, len(class_names))
+    matrix = confusion_matrix(
+        pairs, len(class_names), conf_threshold=settings.conf_threshold, iou_threshold=MATCH_IOU
+    )
+    per_class: dict[str, ClassMetrics] = {}
+    pr_curve: dict[str, list[float]] = {"recall": list(RECALL_GRID)}
+    for k, (name, (precision, recall, instances)) in enumerate(
+        zip(class_names, precision_recall(matrix), strict=True)
+    ):
+        if instances == 0:
+            per_class[name] = ClassMetrics(precision, None, None, None, 0)
+            continue
+        per_class[name] = ClassMetrics(
+            _finite(precision or 0.0), _finite(recall or 0.0), scores.ap50[k], scores.ap50_95[k], instances
+        )
+        if k in scores.pr_curves:
+            pr_curve[name] = list(scores.pr_curves[k])
+    judged = [m for m in per_class.values() if m.recall is not None]
     latency_ms = latency_p90 = None
-    onnx_path = model_path if is_onnx else (Path(onnx_for_latency) if onnx_for_latency else None)
-    if onnx_path is not None:
+    if latency_runs > 0:
         stats = measure_onnx_latency(onnx_path, imgsz=imgsz, runs=latency_runs)
         latency_ms, latency_p90 = stats.median_ms, stats.p90_ms
-
+    seconds = time.monotonic() - started
+    line = (
+        f"{onnx_path.name} on '{split}' ({len(images)} images) via the edge pipeline "
+        f"[{detector.runtime} {detector.precision}]: mAP50 {scores.map50:.4f} "
+        f"mAP50-95 {scores.map50_95:.4f} in {seconds:.1f} s"
+    )
+    (progress or log.info)(line)
     return EvaluationResult(
-        model=str(model_path),
+        model=str(onnx_path),
         data_yaml=str(data_yaml),
         split=split,
-        images=len(getattr(metrics.box, "image_metrics", {}) or {}),
-        instances=int(sum(m.instances for m in per_class.values())),
-        map50=map50,
-        map50_95=map50_95,
-        precision=precision,
-        recall=recall,
+        images=len(images),
+        instances=sum(m.instances for m in per_class.values()),
+        map50=scores.map50,
+        map50_95=scores.map50_95,
+        precision=sum(m.precision or 0.0 for m in judged) / len(judged) if judged else 0.0,
+        recall=sum(m.recall or 0.0 for m in judged) / len(judged) if judged else 0.0,
         per_class=per_class,
-        confusion_matrix=confusion,
-        confusion_labels=[*names, "background"],
+        confusion_matrix=[[float(v) for v in row] for row in matrix],
+        confusion_labels=[*class_names, "background"],
         pr_curve=pr_curve,
+        runtime=detector.runtime,
+        inference_precision=detector.precision,
+        conf_threshold=settings.conf_threshold,
         latency_ms=latency_ms,
         latency_p90_ms=latency_p90,
-        seconds=time.monotonic() - started,
+        seconds=seconds,
     )
-
-
-def _per_class(metrics: Any, names: list[str]) -> tuple[dict[str, ClassMetrics], dict[str, list[float]]]:
-    """Per-class numbers and PR curves; ultralytics only reports classes that have ground truth."""
-    import numpy as np
-
-    box = metrics.box
-    counts = getattr(metrics, "nt_per_class", None)
-    present = [int(i) for i in box.ap_class_index]
-    grid = np.linspace(0.0, 1.0, PR_POINTS)
-    pr_curve: dict[str, list[float]] = {"recall": [round(float(x), 4) for x in grid]}
-    per_class: dict[str, ClassMetrics] = {}
-    curves = np.asarray(box.prec_values) if len(getattr(box, "prec_values", [])) else None
-    px = np.asarray(box.px) if len(getattr(box, "px", [])) else grid
-    for index, name in enumerate(names):
-        instances = int(counts[index]) if counts is not None and index < len(counts) else 0
-        if index not in present or instances == 0:
-            per_class[name] = ClassMetrics(None, None, None, None, instances)
-            continue
-        row = present.index(index)
-        p, r, ap50, ap = (float(v) for v in box.class_result(row))
-        per_class[name] = ClassMetrics(_finite(p), _finite(r), _finite(ap50), _finite(ap), instances)
-        if curves is not None and curves.ndim == 2:
-            # prec_values has one row per class present in ap_class_index order (or per class id)
-            curve_row = curves[row] if curves.shape[0] == len(present) else curves[index]
-            pr_curve[name] = [round(float(v), 4) for v in np.interp(grid, px, curve_row)]
-    return per_class, pr_curve
 
 
 def _finite(value: float) -> float:

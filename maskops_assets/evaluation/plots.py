@@ -21,7 +21,10 @@ def _pyplot():
 
 
 def plot_confusion_matrix(result: EvaluationResult, path: Path, *, title: str = "") -> Path:
-    """Counts per (predicted, true) pair, background last; columns normalised to show recall."""
+    """Counts per (predicted, true) pair, background last; columns normalised to show recall.
+
+    Drawn at the result's operating confidence threshold (what a camera keeps), said in the title.
+    """
     import numpy as np
 
     plt = _pyplot()
@@ -49,7 +52,11 @@ def plot_confusion_matrix(result: EvaluationResult, path: Path, *, title: str = 
                 color="white" if normalised[row, col] > 0.5 else "black",
             )
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_title(title or f"confusion matrix ({result.split})", fontsize=10)
+    ax.set_title(
+        title
+        or f"confusion matrix ({result.split}) at conf >= {result.conf_threshold:g}, the camera's threshold",
+        fontsize=9,
+    )
     return _save(fig, path)
 
 

@@ -25,6 +25,22 @@ RECENT = "recent"
 
 
 @dataclass(frozen=True)
+class MeasuredVariant:
+    """The candidate on the frozen test split under one (runtime, precision) of the edge pipeline.
+
+    ``ships`` is the verdict of ``variant_verdicts``: within ``max_drop`` of the gated figure, so
+    a camera may run it; the release manifest lists only the variants that ship.
+    """
+
+    runtime: str
+    precision: str
+    map50: float
+    map50_95: float
+    ships: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ChampionRef:
     """The model behind ``@champion`` when the candidate was evaluated."""
 
@@ -44,6 +60,7 @@ class ModelEvaluation:
     champion_results: dict[str, EvaluationResult] = field(default_factory=dict)
     plots: dict[str, str] = field(default_factory=dict)
     recent_data: str = ""
+    variants: tuple[MeasuredVariant, ...] = ()
 
     def comparison_rows(self) -> list[dict[str, object]]:
         """One row per (data set, class) with candidate and champion numbers, for tables."""
@@ -79,3 +96,30 @@ def gate_verdicts(evaluation: ModelEvaluation) -> dict[str, GateVerdict]:
         ),
         "latency": latency_gate(candidate.latency_ms, policy),
     }
+
+
+def variant_verdicts(
+    gated: EvaluationResult, measured: list[tuple[str, str, EvaluationResult]], max_drop: float
+) -> tuple[MeasuredVariant, ...]:
+    """Which measured (runtime, precision) variants a camera may run.
+
+    The gated result itself always ships (the gate judged it); another variant ships when its
+    mAP50 on the same split is at most ``max_drop`` below the gated figure, so a camera that runs,
+    say, bfloat16 on an AMX CPU runs something whose accuracy was measured and found equal.
+    """
+    variants = [
+        MeasuredVariant(
+            gated.runtime, gated.inference_precision, gated.map50, gated.map50_95, True, "the gated figure"
+        )
+    ]
+    for runtime, precision, result in measured:
+        if (runtime, precision) == (gated.runtime, gated.inference_precision):
+            continue
+        drop = gated.map50 - result.map50
+        ships = drop <= max_drop + 1e-12
+        reason = (
+            f"mAP50 {result.map50:.4f} vs gated {gated.map50:.4f} ({gated.runtime} "
+            f"{gated.inference_precision}): drop {drop:+.4f} {'within' if ships else 'over'} {max_drop:.4f}"
+        )
+        variants.append(MeasuredVariant(runtime, precision, result.map50, result.map50_95, ships, reason))
+    return tuple(variants)

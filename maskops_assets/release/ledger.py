@@ -8,6 +8,7 @@ made live second, so the live manifest always has its history entry.
 from __future__ import annotations
 
 import secrets
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from maskops_assets.store import ObjectStore
@@ -117,7 +118,8 @@ def plan_promotion(current: ReleaseManifest | None, *, release_id: str) -> Relea
         where = "no release exists yet" if current is None else f"release {current.release_id} has no canary"
         raise ReleaseError(f"nothing to promote: {where}; run deployment_release first")
     canary = current.canary
-    champion = ModelRef(canary.model_version, canary.uri, canary.sha256, canary.imgsz, canary.class_names)
+    # every field a model reference has (variants included), none of the canary's own
+    champion = ModelRef(**{f.name: getattr(canary, f.name) for f in fields(ModelRef)})
     return ReleaseManifest(
         release_id=release_id, champion=champion, canary=None, previous_release_id=current.release_id
     )

@@ -25,6 +25,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from maskops_contracts.threads import default_threads
+
 # Settings keys of ultralytics' built-in integrations; all are switched off.
 _INTEGRATION_SETTINGS = (
     "mlflow",
@@ -48,10 +50,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class UltralyticsEnvironment:
     settings_dir: Path
     threads: int
-
-
-def default_threads() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 def prepare_ultralytics(settings_dir: Path | str, *, threads: int | None = None) -> UltralyticsEnvironment:

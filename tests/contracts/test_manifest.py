@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from maskops_contracts import CanaryModel, ContractError, ModelRef, ReleaseManifest
-from maskops_contracts.manifest import canary_bucket
+from maskops_contracts import CanaryModel, ContractError, ModelRef, ModelVariant, ReleaseManifest
+from maskops_contracts.manifest import MANIFEST_SCHEMA_VERSION, canary_bucket
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -73,3 +73,150 @@ def test_sha256_file_matches_hashlib_across_chunk_boundaries(tmp_path):
     path.write_bytes(data)
     assert sha256_file(path) == hashlib.sha256(data).hexdigest()
     assert sha256_file(str(path)) == sha256_file(path)
+
+
+# ---------------------------------------------------------------- model variants
+def variant(precision="fp32", runtime="openvino", sha256=SHA_A, **scores):
+    return ModelVariant(precision, runtime, "models/v1/model.onnx", sha256, **scores)
+
+
+def with_variants(*variants, **canary):
+    m = manifest(**canary)
+    return ReleaseManifest(
+        release_id=m.release_id,
+        champion=ModelRef("v1", "models/v1/model.onnx", SHA_A, imgsz=320, variants=variants),
+        canary=m.canary,
+        previous_release_id=m.previous_release_id,
+    )
+
+
+def test_variants_round_trip_in_the_champion_and_the_canary():
+    m = with_variants(variant(map50=0.91, map50_95=0.6), variant("bf16", map50=0.905), cameras=("cam-a",))
+    canary = CanaryModel(
+        "v2", "models/v2/model.onnx", SHA_B, variants=(variant(sha256=SHA_B),), cameras=("cam-a",)
+    )
+    m = ReleaseManifest(release_id="rel-3", champion=m.champion, canary=canary)
+    parsed = ReleaseManifest.from_json(m.to_json())
+    assert parsed == m
+    assert parsed.champion.variants[1] == ModelVariant(
+        precision="bf16", runtime="openvino", uri="models/v1/model.onnx", sha256=SHA_A, map50=0.905
+    )
+    assert json.loads(m.to_json())["champion"]["variants"][0] == {
+        "precision": "fp32",
+        "runtime": "openvino",
+        "uri": "models/v1/model.onnx",
+        "sha256": SHA_A,
+        "map50": 0.91,
+        "map50_95": 0.6,
+    }
+    assert parsed.canary is not None and parsed.canary.variants == (variant(sha256=SHA_B),)
+
+
+def test_measured_precisions_per_runtime_and_fp32_for_a_manifest_without_variants():
+    ref = with_variants(variant(), variant("bf16"), variant(runtime="onnxruntime")).champion
+    assert ref.measured_precisions("openvino") == ("fp32", "bf16")
+    assert ref.measured_precisions("onnxruntime") == ("fp32",)
+    only_ov = with_variants(variant("bf16")).champion
+    assert only_ov.measured_precisions("onnxruntime") == ()  # nothing measured on that runtime
+    old = manifest().champion  # the gate before variants measured fp32
+    assert old.variants == ()
+    assert old.measured_precisions("openvino") == old.measured_precisions("onnxruntime") == ("fp32",)
+    with pytest.raises(ContractError) as err:
+        old.measured_precisions("tensorrt")
+    assert err.value.field == "runtime"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda v: v.update(precision="fp16"), "champion.variants[0].precision"),
+        (lambda v: v.update(runtime="tensorrt"), "champion.variants[0].runtime"),
+        (lambda v: v.pop("uri"), "champion.variants[0].uri"),
+        (lambda v: v.update(sha256="abc"), "champion.variants[0].sha256"),
+        (lambda v: v.update(map50=1.5), "champion.variants[0].map50"),
+        (lambda v: v.update(map50_95="high"), "champion.variants[0].map50_95"),
+        # fp32 and bf16 run the released file itself: a measurement of another file does not count
+        (lambda v: v.update(sha256=SHA_B), "champion.variants[0].sha256"),
+    ],
+)
+def test_invalid_variants_name_the_field(mutate, field):
+    data = with_variants(variant()).to_dict()
+    mutate(data["champion"]["variants"][0])
+    with pytest.raises(ContractError) as err:
+        ReleaseManifest.from_dict(data, source="releases/manifest.json")
+    assert err.value.field == field
+
+
+def test_a_variant_listed_twice_or_not_a_list_is_refused():
+    with pytest.raises(ContractError) as err:
+        ModelRef("v1", "models/v1/model.onnx", SHA_A, variants=(variant(), variant(map50=0.5)))
+    assert err.value.field == "variants[1]" and "twice" in err.value.problem
+    data = with_variants(variant()).to_dict()
+    data["champion"]["variants"] = {"fp32": "yes"}
+    with pytest.raises(ContractError) as err:
+        ReleaseManifest.from_dict(data)
+    assert err.value.field == "champion.variants"
+    data["champion"]["variants"] = ["fp32"]
+    with pytest.raises(ContractError) as err:
+        ReleaseManifest.from_dict(data)
+    assert err.value.field == "champion.variants[0]"
+
+
+def test_an_int8_variant_is_its_own_file():
+    int8 = ModelVariant("int8", "openvino", "models/v1/model-int8.onnx", SHA_B, map50=0.88)
+    ref = ModelRef("v1", "models/v1/model.onnx", SHA_A, variants=(variant(), int8))
+    assert ref.measured_precisions("openvino") == ("fp32", "int8")
+
+
+# A manifest as the platform wrote it before variants (no "variants" key anywhere).
+OLD_MANIFEST = {
+    "schema_version": 1,
+    "release_id": "rel-2",
+    "champion": {
+        "model_version": "v1",
+        "uri": "models/v1/model.onnx",
+        "sha256": SHA_A,
+        "imgsz": 320,
+        "class_names": ["with_mask", "without_mask", "mask_weared_incorrect"],
+    },
+    "canary": {
+        "model_version": "v2",
+        "uri": "models/v2/model.onnx",
+        "sha256": SHA_B,
+        "imgsz": 320,
+        "class_names": ["with_mask", "without_mask", "mask_weared_incorrect"],
+        "cameras": ["cam-a"],
+        "percentage": None,
+    },
+    "created_at": "2026-11-23T12:00:00Z",
+    "previous_release_id": "rel-1",
+}
+
+
+def test_an_old_manifest_reads_as_measured_at_fp32_only():
+    m = ReleaseManifest.from_dict(OLD_MANIFEST)
+    assert m.schema_version == MANIFEST_SCHEMA_VERSION == 1
+    assert m.champion.variants == () and m.canary is not None and m.canary.variants == ()
+    assert m.model_for("cam-a").measured_precisions("openvino") == ("fp32",)
+
+
+def test_a_new_manifest_keeps_every_old_field_and_readers_skip_keys_they_do_not_know():
+    """Why an agent from before variants reads a manifest with them: its parsers take the keys
+    they know by name (the same code as here, less the variants lines) and ignore the rest, and
+    every old key keeps its name and meaning. Shown the same way on this parser, with keys added
+    at every level, as a later addition would add them."""
+    new = with_variants(variant(), variant("bf16"), cameras=("cam-a",))
+    data = new.to_dict()
+    old_keys = {key: OLD_MANIFEST["champion"][key] for key in OLD_MANIFEST["champion"]}
+    assert {key: data["champion"][key] for key in old_keys} == old_keys
+    assert data["schema_version"] == 1  # an old reader refuses only a newer schema_version
+    data["from_the_future"] = {"x": 1}
+    data["champion"]["from_the_future"] = 1
+    data["champion"]["variants"][1]["from_the_future"] = [1]
+    assert data["canary"] is not None
+    data["canary"]["from_the_future"] = "y"
+    assert ReleaseManifest.from_dict(data) == new
+    without = dict(data, champion={k: v for k, v in data["champion"].items() if k != "variants"})
+    assert ReleaseManifest.from_dict(without).champion == ModelRef(
+        "v1", "models/v1/model.onnx", SHA_A, imgsz=320
+    )

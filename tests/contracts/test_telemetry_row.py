@@ -69,3 +69,35 @@ def test_missing_column_is_named():
     del flat["blur"]
     with pytest.raises(ContractError, match="blur"):
         TelemetryRow.from_dict(flat)
+
+
+def test_runtime_and_precision_are_the_last_columns_and_round_trip():
+    assert TELEMETRY_COLUMNS[-2:] == ("runtime", "precision")
+    ran = row(runtime="openvino", precision="bf16")
+    flat = ran.to_dict()
+    assert (flat["runtime"], flat["precision"]) == ("openvino", "bf16")
+    assert TelemetryRow.from_dict(flat) == ran
+    assert row().to_dict()["precision"] is None  # no detector ran the frame
+
+
+def test_a_row_written_before_runtime_and_precision_reads_them_as_not_recorded():
+    old = row(runtime="openvino", precision="fp32").to_dict()
+    del old["runtime"], old["precision"]
+    read = TelemetryRow.from_dict(old)
+    assert (read.runtime, read.precision, read.schema_version) == (None, None, 1)
+
+
+def test_a_reader_takes_the_columns_it_knows():
+    """Why a reader from before runtime and precision reads the new rows: it takes its columns
+    by name and skips the others (as this one does a column added after it)."""
+    flat = {**row(precision="fp32").to_dict(), "from_the_future": 3.5}
+    assert TelemetryRow.from_dict(flat) == row(precision="fp32")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"), [({"runtime": "tensorrt"}, "runtime"), ({"precision": "f32"}, "precision")]
+)
+def test_unknown_runtime_or_precision_is_refused_by_name(overrides, field):
+    with pytest.raises(ContractError) as err:
+        row(**overrides)
+    assert err.value.field == field

@@ -60,6 +60,8 @@ def test_agent_processes_a_video_into_samples_and_telemetry(
     ]
     assert len(rows) == 12
     assert all(r.num_detections == 1 and r.model_version == "factory" for r in rows)
+    # runtime auto is OpenVINO where installed; a model_path has no release gate, so auto is fp32
+    assert {(r.runtime, r.precision) for r in rows} == {("openvino", "fp32")}
 
 
 def test_agent_without_any_model_still_sends_telemetry(
@@ -79,6 +81,7 @@ def test_agent_without_any_model_still_sends_telemetry(
         for r in parquet_to_rows(f.read_bytes())
     ]
     assert {r.model_version for r in rows} == {"none"} and len(rows) == 4
+    assert {(r.runtime, r.precision) for r in rows} == {(None, None)}
 
 
 def test_cli_run_until_sources_end_prints_one_summary_line(
@@ -167,6 +170,10 @@ def test_sigterm_stops_drains_flushes_and_exits_0(
             time.sleep(0.2)
         assert health is not None and health["status"] == "ok", health
         assert health["cameras"]["hall"]["model_version"] == "local"
+        assert (health["cameras"]["hall"]["runtime"], health["cameras"]["hall"]["precision"]) == (
+            "openvino",
+            "fp32",
+        )
         assert health["cameras"]["hall"]["frames_analysed"] >= 3, health
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

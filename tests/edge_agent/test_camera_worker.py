@@ -60,6 +60,7 @@ class _NeverDoneEarly:
     def __init__(self, detector, finished: threading.Event | None = None) -> None:
         self._detector = detector
         self.streams = detector.streams
+        self.runtime, self.precision = detector.runtime, detector.precision
         self._finished = finished or threading.Event()
 
     def submit(self, image):
@@ -90,6 +91,10 @@ def test_frames_in_flight_finish_in_order_and_the_pipeline_stays_full(worker_env
     assert worker.counters.frames_analysed == 8
     assert [r.ts for r in rows] == [T0 + timedelta(seconds=i) for i in range(8)]
     assert all(r.num_detections == 1 and r.inference_ms > 0 for r in rows)
+    # how the model ran each frame: a model given by path runs fp32 (nothing measured bf16)
+    assert {(r.runtime, r.precision) for r in rows} == {("openvino", "fp32")}
+    health = worker.health()
+    assert (health["model_version"], health["runtime"], health["precision"]) == ("v1", "openvino", "fp32")
 
 
 def test_finished_passes_are_collected_without_waiting_for_a_full_pipeline(worker_env):
@@ -155,6 +160,9 @@ def test_without_a_model_frames_still_give_telemetry(worker_env):
     worker.process(_frame(0))
     assert worker.counters.frames_analysed == 1
     assert rows[0].model_version == "none" and rows[0].num_detections == 0
+    assert (rows[0].runtime, rows[0].precision) == (None, None)
+    health = worker.health()
+    assert (health["model_version"], health["runtime"], health["precision"]) == ("none", None, None)
 
 
 def test_restart_backoff_starts_anew_after_a_source_delivered_frames(worker_env, monkeypatch):

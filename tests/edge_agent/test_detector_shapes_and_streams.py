@@ -101,7 +101,9 @@ def test_an_openvino_pass_is_collected_once(make_yolo_onnx):
 def test_openvino_threads_streams_and_pinning_are_set_explicitly(make_yolo_onnx):
     path = make_yolo_onnx([((1.0, 1.0, 9.0, 9.0), (0.9, 0.1, 0.0))], imgsz=64, dynamic=True)
     backend = _load(path, "openvino", streams=2).backend
-    compiled = backend._pools[(64, 64)]._compiled
+    compiled = backend.compiled_model(64, 64)
     assert compiled.get_property("INFERENCE_NUM_THREADS") == 2
     assert compiled.get_property("NUM_STREAMS") == 2
     assert compiled.get_property("ENABLE_CPU_PINNING") is False  # the camera threads share the cores
+    # set too, never OpenVINO's own pick (bf16 on AMX): a model by path runs fp32 on any CPU
+    assert compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name() == "f32"

@@ -49,7 +49,14 @@ def test_telemetry_row_counts_and_confidences():
         Detection((5, 5, 20, 20), "with_mask", 0.5, (0.5, 0.3, 0.2)),
         Detection((2, 2, 30, 30), "without_mask", 0.7, (0.2, 0.7, 0.1)),
     ]
-    row = telemetry_row(frame, compute_frame_stats(frame.image), DetectionResult(dets, 12.5), "v3")
+    row = telemetry_row(
+        frame,
+        compute_frame_stats(frame.image),
+        DetectionResult(dets, 12.5),
+        "v3",
+        runtime="openvino",
+        precision="bf16",
+    )
     assert isinstance(row, TelemetryRow)
     flat = row.to_dict()
     assert tuple(flat) == TELEMETRY_COLUMNS
@@ -59,6 +66,7 @@ def test_telemetry_row_counts_and_confidences():
     counts = (flat["count_with_mask"], flat["count_without_mask"], flat["count_mask_weared_incorrect"])
     assert counts == (2, 1, 0)
     assert flat["inference_ms"] == 12.5 and flat["model_version"] == "v3"
+    assert (flat["runtime"], flat["precision"]) == ("openvino", "bf16")
     assert flat["brightness"] == pytest.approx(100.0)
 
 
@@ -66,3 +74,4 @@ def test_telemetry_row_without_detections_has_zero_confidences():
     frame = Frame("cam-1", 0, np.zeros((10, 10, 3), np.uint8), datetime(2026, 11, 23, tzinfo=UTC), "x")
     row = telemetry_row(frame, compute_frame_stats(frame.image), DetectionResult([], 1.0), "v1")
     assert (row.num_detections, row.mean_confidence, row.min_confidence) == (0, 0.0, 0.0)
+    assert (row.runtime, row.precision) == (None, None)  # not given: no detector ran it

@@ -30,8 +30,10 @@ def test_metrics_and_healthz_endpoints(tmp_path: Path) -> None:
     metrics.frames_skipped.labels("cam-a", "fps_cap").inc(3)
     metrics.inference_ms.labels("cam-a").observe(12.0)
     metrics.model_refusals.labels("sha256_mismatch").inc()
-    metrics.set_model("cam-a", "v1")
-    metrics.set_model("cam-a", "v2")
+    metrics.set_model("cam-a", "v1", "openvino", "fp32")
+    metrics.set_model("cam-a", "v1", "openvino", "bf16")  # same model, now at bf16: one series
+    metrics.set_model("cam-a", "v2", "openvino", "bf16")
+    metrics.set_model("cam-b", "none")
     state = {"healthy": True}
     server = MetricsServer(
         HttpConfig(port=0),
@@ -47,13 +49,16 @@ def test_metrics_and_healthz_endpoints(tmp_path: Path) -> None:
         for line in (
             'maskops_edge_frames_skipped_total{camera="cam-a",reason="fps_cap"} 3.0',
             'maskops_edge_model_refusals_total{reason="sha256_mismatch"} 1.0',
-            'maskops_edge_model_info{camera="cam-a",model_version="v2"} 1.0',
+            'maskops_edge_model_info{camera="cam-a",model_version="v2",precision="bf16",'
+            'runtime="openvino"} 1.0',
+            'maskops_edge_model_info{camera="cam-b",model_version="none",precision="none",'
+            'runtime="none"} 1.0',
             'maskops_edge_outbox_depth{kind="sample"} 1.0',
             "maskops_edge_outbox_bytes 10.0",
             'maskops_edge_inference_ms_count{camera="cam-a"} 1.0',
         ):
             assert line in text, line
-        assert 'model_version="v1"' not in text
+        assert 'model_version="v1"' not in text and 'precision="fp32"' not in text
         assert fetch(base + "/healthz") == (200, b'{"status": "ok"}')
         state["healthy"] = False
         status, body = fetch(base + "/healthz")

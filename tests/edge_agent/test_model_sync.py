@@ -7,24 +7,46 @@ import json
 from pathlib import Path
 
 import numpy as np
+import openvino as ov
+import openvino.properties.device as ov_device
+import openvino.properties.hint as ov_hint
 import pytest
 
-from edge_agent.detector.base import DetectorConfig
+from edge_agent.detector.base import DetectorConfig, load_detector
 from edge_agent.metrics import AgentMetrics
-from edge_agent.model_sync import NO_MODEL, ModelHolder, ModelSync, ModelSyncConfig
+from edge_agent.model_sync import NO_MODEL, ActiveModel, ModelHolder, ModelSync, ModelSyncConfig
 from edge_agent.transport import LocalDirTransport
-from maskops_contracts import MANIFEST_KEY, CanaryModel, ModelRef, ReleaseManifest, model_key
+from maskops_contracts import (
+    MANIFEST_KEY,
+    CanaryModel,
+    ModelRef,
+    ModelVariant,
+    ReleaseManifest,
+    model_key,
+)
+
+#: Asked of OpenVINO itself: tests of bf16 assert what must happen on this CPU, either way.
+CPU_OFFERS_BF16 = "BF16" in ov.Core().get_property("CPU", ov_device.capabilities)
 
 BOX_A = [((16.0, 16.0, 48.0, 48.0), (0.55, 0.40, 0.05))]
 BOX_B = [((8.0, 8.0, 40.0, 40.0), (0.10, 0.80, 0.10))]
 
 
-def publish(store: LocalDirTransport, version: str, data: bytes, *, sha256: str | None = None) -> ModelRef:
+def publish(
+    store: LocalDirTransport,
+    version: str,
+    data: bytes,
+    *,
+    sha256: str | None = None,
+    measured: tuple[tuple[str, str], ...] = (),
+) -> ModelRef:
+    """Put a model into the store; ``measured``: the (precision, runtime) pairs the gate measured
+    (none: a manifest as written before variants, which means fp32)."""
     key = model_key(version)
     store.put(key, data, "application/octet-stream")
-    return ModelRef(
-        model_version=version, uri=key, sha256=sha256 or hashlib.sha256(data).hexdigest(), imgsz=64
-    )
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
+    variants = tuple(ModelVariant(p, r, key, sha256, map50=0.9, map50_95=0.6) for p, r in measured)
+    return ModelRef(model_version=version, uri=key, sha256=sha256, imgsz=64, variants=variants)
 
 
 def release(
@@ -38,10 +60,14 @@ def refusals(metrics: AgentMetrics, reason: str) -> float:
     return metrics.registry.get_sample_value("maskops_edge_model_refusals_total", {"reason": reason}) or 0.0
 
 
-def model_info(metrics: AgentMetrics, camera: str, version: str) -> float | None:
-    return metrics.registry.get_sample_value(
-        "maskops_edge_model_info", {"camera": camera, "model_version": version}
-    )
+def model_info(metrics: AgentMetrics, camera: str, version: str, **labels: str) -> float | None:
+    """The model-info sample of ``camera`` at ``version`` (and the other ``labels`` given)."""
+    wanted = {"camera": camera, "model_version": version, **labels}
+    for family in metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == "maskops_edge_model_info" and wanted.items() <= sample.labels.items():
+                return sample.value
+    return None
 
 
 @pytest.fixture
@@ -50,10 +76,10 @@ def env(tmp_path: Path):
     metrics = AgentMetrics()
     holders = {"cam-a": ModelHolder("cam-a"), "cam-b": ModelHolder("cam-b")}
 
-    def make_sync(h: dict[str, ModelHolder] | None = None) -> ModelSync:
+    def make_sync(h: dict[str, ModelHolder] | None = None, **detector: str) -> ModelSync:
         return ModelSync(
             ModelSyncConfig(poll_interval_s=1, warmup_frames=1),
-            DetectorConfig(threads=1),
+            DetectorConfig(threads=1, **detector),
             store,
             tmp_path / "data" / "models",
             h if h is not None else holders,
@@ -187,3 +213,108 @@ def test_a_new_model_is_warmed_up_on_the_frame_sizes_the_cameras_send(
     sync.poll_once()
     assert holders["cam-a"].current().model_version == "v2"
     assert warmed == {"v1": None, "v2": frozenset({(480, 640), (720, 1280)})}
+
+
+# ---------------------------------------------------------------- precision against the release
+def compiled_precision(active: ActiveModel) -> str:
+    """The precision the camera's compiled model runs at, read from OpenVINO (64x64 input)."""
+    element = active.detector.backend.compiled_model(64, 64).get_property(ov_hint.inference_precision)
+    return {ov.Type.f32: "fp32", ov.Type.bf16: "bf16"}[element]
+
+
+def test_auto_runs_bf16_only_where_the_release_measured_it_and_the_cpu_offers_it(
+    env, make_yolo_onnx, tmp_path: Path
+) -> None:
+    store, metrics, holders, make_sync = env
+    both = (("fp32", "openvino"), ("bf16", "openvino"))
+    ref = publish(store, "v1", make_yolo_onnx(BOX_A, name="v1.onnx").read_bytes(), measured=both)
+    release(store, "r1", ref)
+    sync = make_sync(runtime="openvino")
+    sync.poll_once()
+    expected = "bf16" if CPU_OFFERS_BF16 else "fp32"
+    active = holders["cam-a"].current()
+    assert (active.model_version, active.runtime, active.precision) == ("v1", "openvino", expected)
+    assert compiled_precision(active) == expected
+    assert model_info(metrics, "cam-a", "v1", runtime="openvino", precision=expected) == 1
+
+    # the variants travel into the cache: after a restart the same precision, from the same facts
+    state = json.loads((tmp_path / "data" / "models" / "active.json").read_text())
+    assert [v["precision"] for v in state["cam-a"]["variants"]] == ["fp32", "bf16"]
+    fresh = {"cam-a": ModelHolder("cam-a")}
+    make_sync(fresh, runtime="openvino").restore(None, "local")
+    assert (fresh["cam-a"].current().origin, fresh["cam-a"].current().precision) == ("cache", expected)
+
+    # a release from before variants was measured at fp32: every CPU runs it at fp32
+    release(store, "r2", publish(store, "v2", make_yolo_onnx(BOX_B, name="v2.onnx").read_bytes()))
+    sync.poll_once()
+    active = holders["cam-a"].current()
+    assert (active.model_version, active.precision, compiled_precision(active)) == ("v2", "fp32", "fp32")
+    assert model_info(metrics, "cam-a", "v2", runtime="openvino", precision="fp32") == 1
+    assert model_info(metrics, "cam-a", "v1") is None
+
+
+def test_an_explicit_bf16_is_refused_for_a_release_that_did_not_measure_it(
+    env, make_yolo_onnx, caplog
+) -> None:
+    """detector.precision bf16 and a release measured at fp32 only: refused (counted, logged),
+    and the camera keeps the model it runs. Where this CPU lacks bf16 the refusal says that."""
+    store, metrics, holders, make_sync = env
+    v1 = make_yolo_onnx(BOX_A, name="v1.onnx")
+    running = load_detector(v1, model_version="v1", cfg=DetectorConfig(threads=1, precision="fp32"))
+    for holder in holders.values():
+        holder.swap(ActiveModel(running, "v1", hashlib.sha256(v1.read_bytes()).hexdigest(), "manifest"))
+    sync = make_sync(runtime="openvino", precision="bf16")
+    v2 = make_yolo_onnx(BOX_B, name="v2.onnx").read_bytes()
+    release(store, "r2", publish(store, "v2", v2, measured=(("fp32", "openvino"), ("bf16", "onnxruntime"))))
+    sync.poll_once()
+    sync.poll_once()  # refused once, not on every poll
+    reason = "precision_not_measured" if CPU_OFFERS_BF16 else "precision_not_offered"
+    assert refusals(metrics, reason) == 1
+    assert (holders["cam-a"].current().model_version, holders["cam-a"].current().precision) == ("v1", "fp32")
+    [refused] = [r for r in caplog.records if getattr(r, "event", "") == "model_refused"]
+    assert refused.reason == reason and "camera cam-a keeps v1" in refused.getMessage()
+    assert ("measured fp32 on openvino" if CPU_OFFERS_BF16 else "which offers fp32") in refused.getMessage()
+
+    # a release that measured bf16 on this runtime runs at bf16, where the CPU has it
+    release(store, "r3", publish(store, "v3", v2, measured=(("bf16", "openvino"),)))
+    sync.poll_once()
+    active = holders["cam-a"].current()
+    if CPU_OFFERS_BF16:
+        assert (active.model_version, active.precision, compiled_precision(active)) == ("v3", "bf16", "bf16")
+    else:
+        assert active.model_version == "v1" and refusals(metrics, "precision_not_offered") == 2
+
+
+def test_a_configured_model_path_at_an_unoffered_precision_is_refused_with_its_reason(
+    env, make_yolo_onnx
+) -> None:
+    _, metrics, holders, make_sync = env
+    local = make_yolo_onnx(BOX_A, name="local.onnx")
+    make_sync(runtime="openvino", precision="bf16").restore(local, "factory")
+    active = holders["cam-a"].current()
+    if CPU_OFFERS_BF16:  # no release gate for a local model: the operator asked for bf16
+        assert (active.model_version, active.precision, compiled_precision(active)) == (
+            "factory",
+            "bf16",
+            "bf16",
+        )
+    else:
+        assert active.detector is None and refusals(metrics, "precision_not_offered") == 1
+        assert model_info(metrics, "cam-a", NO_MODEL, runtime="none", precision="none") == 1
+
+
+def test_a_release_measured_on_another_runtime_only_is_refused(env, make_yolo_onnx) -> None:
+    """The release lists what its gate measured per runtime: an agent on ONNX Runtime does not
+    run a model measured on OpenVINO only (on any CPU), and runs the next one that was."""
+    store, metrics, holders, make_sync = env
+    sync = make_sync(runtime="onnxruntime")
+    v1 = make_yolo_onnx(BOX_A, name="v1.onnx").read_bytes()
+    release(store, "r1", publish(store, "v1", v1, measured=(("fp32", "openvino"), ("bf16", "openvino"))))
+    sync.poll_once()
+    assert holders["cam-a"].current().detector is None
+    assert refusals(metrics, "precision_not_measured") == 1
+    release(store, "r2", publish(store, "v2", v1, measured=(("fp32", "openvino"), ("fp32", "onnxruntime"))))
+    sync.poll_once()
+    active = holders["cam-a"].current()
+    assert (active.model_version, active.runtime, active.precision) == ("v2", "onnxruntime", "fp32")
+    assert model_info(metrics, "cam-a", "v2", runtime="onnxruntime", precision="fp32") == 1

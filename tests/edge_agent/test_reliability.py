@@ -219,10 +219,16 @@ def test_sha256_mismatch_keeps_the_old_model(
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             metrics = response.read().decode()
         assert 'maskops_edge_model_refusals_total{reason="sha256_mismatch"} 1.0' in metrics
-        assert 'maskops_edge_model_info{camera="hall",model_version="v1"} 1.0' in metrics
+        # a manifest without variants was measured at fp32: that is what runs, on any CPU
+        info = 'maskops_edge_model_info{camera="hall",model_version="v1",precision="fp32",runtime="openvino"}'
+        assert f"{info} 1.0" in metrics
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             health = json.loads(response.read())
         assert health["cameras"]["hall"]["model_version"] == "v1"
+        assert (health["cameras"]["hall"]["runtime"], health["cameras"]["hall"]["precision"]) == (
+            "openvino",
+            "fp32",
+        )
         before = agent.workers[0].counters.frames_analysed
         wait_for(
             lambda: agent.workers[0].counters.frames_analysed > before + 2, what="frames on the old model"

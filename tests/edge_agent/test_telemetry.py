@@ -17,7 +17,7 @@ from maskops_contracts import TELEMETRY_COLUMNS, TelemetryRow
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def row(camera_id: str, i: int) -> TelemetryRow:
+def row(camera_id: str, i: int, **ran: str) -> TelemetryRow:
     return TelemetryRow(
         camera_id=camera_id,
         ts=T0 + timedelta(seconds=i),
@@ -34,16 +34,28 @@ def row(camera_id: str, i: int) -> TelemetryRow:
         min_confidence=0.5,
         class_counts={"with_mask": 1, "without_mask": 1},
         inference_ms=12.5,
+        **ran,
     )
 
 
 def test_parquet_has_exactly_the_contract_columns_and_round_trips() -> None:
-    rows = [row("cam-1", i) for i in range(3)]
+    rows = [row("cam-1", 0), row("cam-1", 1, runtime="openvino", precision="bf16"), row("cam-1", 2)]
     data = rows_to_parquet(rows)
     table = pq.read_table(io.BytesIO(data))
     assert tuple(table.column_names) == TELEMETRY_COLUMNS
     assert str(table.schema.field("ts").type) == "timestamp[us, tz=UTC]"
+    assert str(table.schema.field("precision").type) == "string"
+    assert table.column("precision").to_pylist() == [None, "bf16", None]
     assert [r.to_dict() for r in parquet_to_rows(data)] == [r.to_dict() for r in rows]
+
+
+def test_a_batch_written_before_runtime_and_precision_still_reads() -> None:
+    new = rows_to_parquet([row("cam-1", 0, runtime="openvino", precision="fp32")])
+    table = pq.read_table(io.BytesIO(new))
+    old = io.BytesIO()
+    pq.write_table(table.drop_columns(["runtime", "precision"]), old)
+    [back] = parquet_to_rows(old.getvalue())
+    assert (back.runtime, back.precision) == (None, None) and back.to_dict() == row("cam-1", 0).to_dict()
 
 
 def test_batches_by_rows_per_camera_under_the_contract_key(tmp_path: Path) -> None:

@@ -1,13 +1,19 @@
 """The model-side assets on a real Dagster instance, MLflow (SQLite) and a local object store.
 
 One flow, in order: a first release (candidate becomes champion, aliases set); a release without
-approval fails with instructions and ships nothing; a deliberately worse candidate (one epoch from
-scratch on 20% of the images) is stopped by the blocking gate check and never reaches the manifest.
-The upstream ``labeled_dataset`` is a stand-in asset that points at generated data.
+approval fails with instructions and ships nothing; a worse candidate is stopped by the blocking
+gate check and never reaches the manifest. The upstream ``labeled_dataset`` is a stand-in asset
+that points at a private copy of generated data.
+
+The gate's verdict on the worse candidate holds by construction, whatever the tiny models learned
+on this CPU: the test split is relabelled with the champion's own most confident boxes (so the
+champion scores mAP50 1.0 on it through the same edge pipeline), and the candidate is the
+champion with its class scores silenced (so it finds nothing: mAP50 0.0).
 """
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -20,18 +26,18 @@ from maskops_assets.lineage import LabeledDatasetVersion
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.store import LocalObjectStore
 from maskops_assets.tracking.registry import CHALLENGER, CHAMPION
-from maskops_contracts import MANIFEST_KEY, ReleaseManifest
+from maskops_contracts import CLASS_NAMES, MANIFEST_KEY, ReleaseManifest
 
 pytestmark = pytest.mark.slow
 
 EVAL_CONFIG = {"latency_budget_ms": 10_000.0, "shifted_images": 6, "latency_runs": 3, "min_map50": 0.0}
 
 
-def build_defs(data_yaml: Path, root: Path) -> dg.Definitions:
+def build_defs(data_yaml: Path, root: Path, dataset: dict) -> dg.Definitions:
     @dg.asset(name="labeled_dataset", group_name="data")
     def labeled_dataset() -> LabeledDatasetVersion:
         return LabeledDatasetVersion(
-            version="ds-test-v1",
+            version=dataset["version"],
             git_rev="abc123",
             dvc_md5="d41d8",
             data_yaml=str(data_yaml),
@@ -67,9 +73,18 @@ def run_config(train: dict, release: dict, evaluation: dict | None = None) -> di
 @pytest.fixture(scope="module")
 def platform(tiny_data_yaml, tiny_models, tiny_train, tmp_path_factory):
     root = tmp_path_factory.mktemp("platform")
-    defs = build_defs(tiny_data_yaml, root)
+    # a private copy: this module relabels its test split, which other modules must not see
+    data_dir = shutil.copytree(tiny_data_yaml.parent, root / "dataset")
+    data_yaml = data_dir / tiny_data_yaml.name
+    text = tiny_data_yaml.read_text().replace(str(tiny_data_yaml.parent), str(data_dir))
+    data_yaml.write_text(text)
+    dataset = {"version": "ds-test-v1"}
+    defs = build_defs(data_yaml, root, dataset)
     with dg.instance_for_test() as instance:
         yield {
+            "data_yaml": data_yaml,
+            "dataset": dataset,
+            "root": root,
             "defs": defs,
             "instance": instance,
             "store": LocalObjectStore(root / "store"),
@@ -115,6 +130,10 @@ def test_first_release_ships_the_candidate_as_champion(platform, first_release):
     assert list(live.champion.class_names) == metadata["class_names"]
     assert metadata["lineage"]["dataset_version"] == "ds-test-v1"
     assert metadata["lineage"]["sample_batches"] == ["batch-0001"]
+    # the manifest names what the gate measured: fp32 on each runtime of this box, at least
+    measured = {(v.runtime, v.precision) for v in live.champion.variants}
+    assert {("onnxruntime", "fp32"), ("openvino", "fp32")} <= measured
+    assert all(v.sha256 == live.champion.sha256 and v.map50 is not None for v in live.champion.variants)
     registry = platform["registry"]
     champion = registry.alias_version(CHAMPION)
     assert champion.model_version == version and registry.alias_version(CHALLENGER) is None
@@ -135,6 +154,11 @@ def test_lineage_and_pictures_in_metadata(platform, first_release):
     assert "data:image/png;base64," in evaluated["confusion_matrix"].value
     assert "data:image/png;base64," in evaluated["pr_curve"].value
     assert "| test | with_mask |" in evaluated["per_class"].value
+    assert (
+        evaluated["measured_with"].value.startswith("edge pipeline")
+        and "fp32" in evaluated["measured_with"].value
+    )
+    assert "| onnxruntime | fp32 |" in evaluated["variants"].value
     assert evaluated["recent_data"].value.startswith("generated shifted domain")
     assert released["model_version"].value == trained["model_version"].value
     assert released["release_id"].value == manifest(platform).release_id
@@ -161,21 +185,81 @@ def test_release_without_approval_fails_with_instructions(platform, first_releas
     assert manifest(platform) == before
 
 
+def _relabel_test_split_with(onnx: Path, data_yaml: Path) -> int:
+    """Rewrite the test labels as the model's own most confident boxes, as the gate's edge pipeline
+    finds them; return how many boxes. Cut at the widest confidence gap among the top 3..20 boxes,
+    so a rounding difference cannot move a box across the cut."""
+    import cv2
+
+    from edge_agent.detector import DetectorConfig, load_detector
+    from maskops_assets.evaluation.metrics import MAP_CONF_THRESHOLD, EdgeSettings
+
+    gate = EdgeSettings().resolved()  # what model_evaluation runs by default
+    cfg = DetectorConfig(
+        runtime=gate.runtime,
+        precision="fp32",
+        threads=1,
+        streams=1,
+        conf_threshold=MAP_CONF_THRESHOLD,
+        iou_threshold=gate.iou_threshold,
+    )
+    detector = load_detector(onnx, model_version="champion", cfg=cfg, imgsz=96)
+    images = sorted((data_yaml.parent / "images" / "test").glob("*.jpg"))
+    found = []
+    for image in images:
+        frame = cv2.imread(str(image))
+        found += [(d.confidence, image, d, frame.shape) for d in detector.detect(frame).detections]
+    found.sort(key=lambda f: -f[0])
+    top = found[:20]
+    assert len(top) >= 3 and top[2][0] >= 0.01, "the champion must find a few faces at all"
+    cut = max(range(3, len(top) + 1), key=lambda n: top[n - 1][0] - (top[n][0] if n < len(top) else 0.0))
+    labels: dict[Path, list[str]] = {image: [] for image in images}
+    for _, image, d, (height, width, _) in top[:cut]:
+        x1, y1, x2, y2 = d.box
+        k = CLASS_NAMES.index(d.class_name)
+        cx, cy, w, h = (x1 + x2) / 2 / width, (y1 + y2) / 2 / height, (x2 - x1) / width, (y2 - y1) / height
+        labels[image].append(f"{k} {cx:.8f} {cy:.8f} {w:.8f} {h:.8f}")
+    for image, lines in labels.items():
+        (data_yaml.parent / "labels" / "test" / f"{image.stem}.txt").write_text(
+            "".join(f"{x}\n" for x in lines)
+        )
+    return cut
+
+
+def _silenced(weights: str, out: Path) -> Path:
+    """The same model with every class score's bias at -1e4: sigmoid gives 0, it finds nothing."""
+    import torch
+
+    checkpoint = torch.load(weights, map_location="cpu", weights_only=False)
+    for key in ("ema", "model"):
+        if checkpoint.get(key) is None:
+            continue
+        head = checkpoint[key].model[-1]
+        for branch in head.cv3:
+            branch[-1].bias.data.fill_(-1e4)
+    torch.save(checkpoint, out)
+    return out
+
+
 def test_worse_candidate_is_blocked_by_the_gate(platform, first_release):
     before = manifest(platform)
     champion_before = platform["registry"].alias_version(CHAMPION)
-    bad_train = {**platform["tiny_train"], "epochs": 1, "fraction": 0.2}
+    store = platform["store"]
+    champion_onnx = platform["root"] / "champion.onnx"
+    champion_onnx.write_bytes(store.get_bytes(f"models/{before.champion.model_version}/model.onnx"))
+    boxes = _relabel_test_split_with(champion_onnx, platform["data_yaml"])
+    platform["dataset"]["version"] = "ds-test-v2"  # a relabelled test split is a new dataset version
+    silenced = _silenced(platform["good_weights"], platform["root"] / "silenced.pt")
+    # one epoch at a negligible learning rate keeps the silenced head silent
+    bad_train = {**platform["tiny_train"], "model": str(silenced), "epochs": 1, "lr0": 1e-9, "fraction": 0.5}
     config = run_config(bad_train, {"approved_by": "alice"})
     # with a two-trial Optuna search in front, so the search wiring runs too (trials are as cheap)
     config["ops"]["trained_model"]["config"].update(search_trials=2, search_epochs_per_trial=1)
     result = execute(platform, config)
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     map50 = checks["map50_gate"]
-    champion_map50 = map50.metadata["champion"].value
-    assert champion_map50 > 0.05, (
-        f"test premise: the tiny champion must have learned something ({champion_map50})"
-    )
-    print(map50.description)
+    assert map50.metadata["champion"].value == pytest.approx(1.0), f"{boxes} relabelled boxes"
+    assert map50.metadata["candidate"].value == 0.0
     assert not map50.passed, map50.description
     assert "exceeds the tolerance" in map50.description
     released = [

@@ -16,7 +16,7 @@ from maskops_assets.release.ledger import (
 from maskops_assets.release.publish import publish_model
 from maskops_assets.store import LocalObjectStore
 from maskops_assets.training.export import ExportedModel
-from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest
+from maskops_contracts import MANIFEST_KEY, ModelRef, ModelVariant, ReleaseManifest
 
 
 def ref(version: str) -> ModelRef:
@@ -65,6 +65,23 @@ def test_promote_flag_and_promotion_of_a_canary(ledger: ReleaseLedger):
     assert promoted.champion.model_version == "m-v3" and promoted.canary is None
     assert promoted.previous_release_id == "rel-3"
     ReleaseManifest.from_json(promoted.to_json())  # still a valid contract manifest
+
+
+def test_promotion_keeps_the_variants_the_gate_measured(ledger: ReleaseLedger):
+    ledger.publish(plan_release(None, ref("m-v1"), release_id="rel-1"))
+    measured = ModelRef(
+        "m-v2",
+        "models/m-v2/model.onnx",
+        "2" * 64,
+        variants=(
+            ModelVariant("fp32", "openvino", "models/m-v2/model.onnx", "2" * 64, 0.91, 0.61),
+            ModelVariant("bf16", "openvino", "models/m-v2/model.onnx", "2" * 64, 0.905, 0.60),
+        ),
+    )
+    ledger.publish(plan_release(ledger.current(), measured, release_id="rel-2", canary_percentage=10.0))
+    promoted = plan_promotion(ledger.current(), release_id="rel-3")
+    assert promoted.champion == measured  # a promoted champion runs what was measured, no more
+    assert promoted.champion.measured_precisions("openvino") == ("fp32", "bf16")
 
 
 def test_canary_needs_cameras_or_percentage(ledger: ReleaseLedger):
