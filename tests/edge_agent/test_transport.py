@@ -25,7 +25,8 @@ def test_local_put_get_exists_and_no_temp_files_left(tmp_path: Path) -> None:
 
 def test_local_refuses_keys_that_escape_the_root(tmp_path: Path) -> None:
     transport = LocalDirTransport(tmp_path / "store")
-    for key in ("../outside.txt", "/etc/passwd", "a//b", "a/./b"):
+    # the platform's rule too, since both share maskops_store: no backslash, no NUL
+    for key in ("../outside.txt", "/etc/passwd", "a//b", "a/./b", "a\\b", "a\x00b", ""):
         with pytest.raises(TransportError, match="unsafe object key"):
             transport.put(key, b"x", "text/plain")
 
@@ -68,3 +69,27 @@ def test_store_config_needs_root_or_bucket(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="both"):
         StoreConfig(kind="s3", bucket="b", access_key_id="only-half")
     assert isinstance(build_transport(StoreConfig(kind="local", root=tmp_path)), LocalDirTransport)
+    with pytest.raises(ValueError, match="unsafe object key"):
+        StoreConfig(kind="s3", bucket="b", prefix="../elsewhere")
+
+
+def test_local_prefix_is_a_folder_under_root(tmp_path: Path) -> None:
+    transport = build_transport(StoreConfig(kind="local", root=tmp_path, prefix="site-a"))
+    transport.put(MANIFEST_KEY, b"{}", "application/json")
+    assert (tmp_path / "site-a" / "releases" / "manifest.json").read_bytes() == b"{}"
+    assert transport.get(MANIFEST_KEY) == b"{}" and "site-a" in transport.describe()
+
+
+def test_s3_prefix_lands_where_the_platform_lists(moto_s3) -> None:
+    """The edge's store.prefix and the platform's MASKOPS_STORE_PREFIX name one place."""
+    from maskops_assets.store import S3ObjectStore
+
+    cfg = StoreConfig(kind="s3", bucket=moto_s3.bucket, endpoint_url=moto_s3.endpoint_url, prefix="site-a")
+    transport = build_transport(cfg)
+    assert isinstance(transport, S3Transport)
+    key = sample_key("cam-1", "2026-11-23", "abc123", "json")
+    transport.put(key, b"{}", "application/json")
+    assert moto_s3.keys() == [f"site-a/{key}"]
+    assert transport.get(key) == b"{}" and transport.exists(key)
+    platform = S3ObjectStore(moto_s3.bucket, "site-a", moto_s3.endpoint_url)
+    assert platform.list_keys("samples/") == [key]

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from maskops_assets.store import LocalObjectStore, ObjectNotFoundError, ObjectStore, S3ObjectStore
+from maskops_assets.store import (
+    LocalObjectStore,
+    ObjectNotFoundError,
+    ObjectStore,
+    ObjectStoreError,
+    S3ObjectStore,
+)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -56,7 +62,7 @@ def test_listing_is_sorted_prefixed_and_paged(store: ObjectStore) -> None:
     assert [k for p in pages for k in p] == everything
 
 
-@pytest.mark.parametrize("bad", ["", "/abs/key", "a/../b", "a//b", "a\\b", "./a"])
+@pytest.mark.parametrize("bad", ["", "/abs/key", "a/../b", "a//b", "a\\b", "./a", "a\x00b", "a/"])
 def test_unsafe_keys_are_refused(store: ObjectStore, bad: str) -> None:
     with pytest.raises(ValueError, match="key"):
         store.put_bytes(bad, b"x")
@@ -68,6 +74,24 @@ def test_local_writes_leave_no_temp_files(tmp_path: Path) -> None:
     store.put_bytes("models/v1/model.onnx", b"b" * 10)
     assert sorted(p.name for p in (tmp_path / "models" / "v1").iterdir()) == ["model.onnx"]
     assert store.list_keys() == ["models/v1/model.onnx"]
+
+
+def test_local_prefix_is_a_folder_the_edge_writes_too(tmp_path: Path) -> None:
+    from edge_agent.transport import LocalDirTransport
+
+    LocalDirTransport(tmp_path, prefix="site-a").put("releases/manifest.json", b"e", "application/json")
+    store = LocalObjectStore(tmp_path, prefix="site-a")
+    assert store.list_keys() == ["releases/manifest.json"]
+    assert store.get_bytes("releases/manifest.json") == b"e"
+    assert store.root == tmp_path.resolve()
+    assert LocalObjectStore(tmp_path).list_keys("site-a/") == ["site-a/releases/manifest.json"]
+
+
+def test_one_error_family_on_both_sides() -> None:
+    from edge_agent.transport import TransportError
+
+    assert ObjectStoreError is TransportError
+    assert issubclass(ObjectNotFoundError, ObjectStoreError) and issubclass(ObjectNotFoundError, KeyError)
 
 
 def test_s3_prefix_isolates_tenants(s3_bucket: str, s3_endpoint: str) -> None:

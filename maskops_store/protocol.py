@@ -1,0 +1,34 @@
+"""The object-store protocol every backend follows (``LocalStore``, ``S3Store`` and test doubles)."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """A flat key -> bytes store with sorted, paged listing.
+
+    ``list_keys`` returns keys starting with ``prefix`` in lexicographic order, strictly after
+    ``start_after`` when given, at most ``limit`` of them: a caller pages by passing the last
+    key it saw. ``put_bytes`` is atomic: a reader sees the old object or the new one, never
+    a partial write. Keys are relative to the store's own ``prefix`` setting, if any.
+    """
+
+    def list_keys(self, prefix: str = "", *, start_after: str | None = None, limit: int = 1000) -> list[str]:
+        """Sorted keys under ``prefix`` after ``start_after``, at most ``limit``."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """The object's bytes; ``ObjectNotFoundError`` when there is none."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        """Write (or replace) the object atomically."""
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored at ``key``."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+
+    def describe(self) -> str:
+        """Where this store is, for log lines and metadata (a path or an s3:// URL)."""
