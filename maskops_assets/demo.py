@@ -169,9 +169,10 @@ def run(settings: DemoSettings) -> int:
 
     import dagster as dg
 
-    from maskops_assets.definitions import defs
+    from maskops_assets.definitions import build_definitions
     from maskops_assets.ingest.seeding import write_review_export
 
+    defs = build_definitions()
     resources = defs.resources
     store = resources["object_store"].open()
     work = resources["work_dir"].dir("demo")

@@ -1,16 +1,22 @@
 """Dagster resources: the object store, MLflow, the DVC dataset repo and a work directory.
 
 Each is a typed ``ConfigurableResource`` whose defaults run on one machine under ``MASKOPS_HOME``
-(``<repo>/var`` unless set); ``maskops_assets/defs/resources.py`` builds them once from the
-environment. The resources only hold configuration; ``open()``/``client()`` hand out the plain
-objects the rest of the code works with, so that code stays free of Dagster.
+(``<repo>/var`` unless set). Every setting has an environment variable (``ENV`` on each class):
+``maskops_assets/defs/resources.py`` passes the ones set when the code location loads as
+``dg.EnvVar``, which Dagster resolves when a run starts; a setting left empty is read from its
+variable when the resource is used, and falls back to the embedded default when that is unset. So a
+deployment's environment is read at run time, never frozen at import.
+
+The resources only hold configuration; ``open()``/``client()`` hand out the plain objects the rest
+of the code works with, so that code stays free of Dagster.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 import dagster as dg
 from pydantic import Field
@@ -25,35 +31,94 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"
+STORE_KINDS = ("local", "s3")
 
 
 def maskops_home() -> Path:
-    """Where every embedded default lives: ``$MASKOPS_HOME``, else ``<repo>/var``."""
+    """Where every embedded default lives: ``$MASKOPS_HOME``, else ``<repo>/var`` (read on each call)."""
     return Path(os.environ.get("MASKOPS_HOME") or REPO_ROOT / "var").resolve()
 
 
-class ObjectStoreResource(dg.ConfigurableResource):
+class _EnvConfigured(dg.ConfigurableResource):
+    """A resource whose empty settings are read from the environment when it is used."""
+
+    #: setting -> environment variable that supplies it when the setting is empty
+    ENV: ClassVar[dict[str, str]] = {}
+
+    def setting(self, name: str, default: str | None = "") -> str | None:
+        """The configured value of ``name``; if empty, ``$ENV[name]`` as it is now; else ``default``."""
+        value = getattr(self, name)
+        if isinstance(value, dg.EnvVar):  # used outside a run, where Dagster has not resolved it
+            value = value.get_value()
+        if value:
+            return value
+        return os.environ.get(self.ENV[name]) or default
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None):
+        """This resource with ``dg.EnvVar`` for each variable set in ``environ`` (default
+        ``os.environ``): Dagster reads its value when a run starts, and the UI shows where it came
+        from. Settings whose variable is unset stay empty and are read when used."""
+        environ = os.environ if environ is None else environ
+        return cls(**{name: dg.EnvVar(env) for name, env in cls.ENV.items() if environ.get(env)})
+
+
+class ObjectStoreResource(_EnvConfigured):
     """The object store the cameras write to: a local directory (``kind="local"``) or an S3 bucket."""
 
-    kind: Literal["local", "s3"] = Field(default="local", description="'local' (a directory) or 's3'.")
-    root: str = Field(default="", description="Directory of the local store; empty: $MASKOPS_HOME/store.")
-    bucket: str = Field(default="", description="S3 bucket (kind='s3').")
-    prefix: str = Field(default="", description="Key prefix inside the bucket (kind='s3').")
-    endpoint_url: str | None = Field(default=None, description="S3 endpoint, e.g. MinIO; None: AWS.")
-    region: str = Field(default="us-east-1", description="S3 region.")
+    ENV: ClassVar[dict[str, str]] = {
+        "kind": "MASKOPS_STORE_KIND",
+        "root": "MASKOPS_STORE_ROOT",
+        "bucket": "MASKOPS_STORE_BUCKET",
+        "prefix": "MASKOPS_STORE_PREFIX",
+        "endpoint_url": "MASKOPS_S3_ENDPOINT_URL",
+        "region": "MASKOPS_S3_REGION",
+    }
+
+    # a plain str, not a Literal: a Literal field cannot take a dg.EnvVar (checked in open())
+    kind: str = Field(
+        default="", description="'local' (a directory) or 's3'; empty: $MASKOPS_STORE_KIND, else 'local'."
+    )
+    root: str = Field(
+        default="",
+        description="Directory of the local store; empty: $MASKOPS_STORE_ROOT, else $MASKOPS_HOME/store.",
+    )
+    bucket: str = Field(default="", description="S3 bucket (kind='s3'); empty: $MASKOPS_STORE_BUCKET.")
+    prefix: str = Field(
+        default="",
+        description="Key prefix inside the bucket or directory (the edge's store.prefix must match); "
+        "empty: $MASKOPS_STORE_PREFIX.",
+    )
+    endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint, e.g. MinIO; None: $MASKOPS_S3_ENDPOINT_URL, else AWS."
+    )
+    region: str = Field(default="", description="S3 region; empty: $MASKOPS_S3_REGION, else us-east-1.")
 
     def open(self) -> ObjectStore:
-        if self.kind == "s3":
-            if not self.bucket:
+        kind = self.setting("kind", "local")
+        if kind not in STORE_KINDS:
+            raise ValueError(
+                f"ObjectStoreResource kind must be one of {STORE_KINDS}, got {kind!r} "
+                "(the resource's 'kind' config or MASKOPS_STORE_KIND)"
+            )
+        if kind == "s3":
+            bucket = self.setting("bucket")
+            if not bucket:
                 raise ValueError(
                     "ObjectStoreResource kind='s3' needs a bucket: set MASKOPS_STORE_BUCKET "
                     "(or the resource's 'bucket' config)"
                 )
-            return S3ObjectStore(self.bucket, self.prefix, self.endpoint_url, self.region)
-        return LocalObjectStore(Path(self.root) if self.root else maskops_home() / "store")
+            return S3ObjectStore(
+                bucket,
+                self.setting("prefix"),
+                self.setting("endpoint_url", None),
+                self.setting("region", "us-east-1"),
+            )
+        root = self.setting("root")
+        return LocalObjectStore(Path(root) if root else maskops_home() / "store", self.setting("prefix"))
 
 
-class MlflowResource(dg.ConfigurableResource):
+class MlflowResource(_EnvConfigured):
     """Where training runs and registered models are tracked.
 
     A thin wrapper around ``mlflow.MlflowClient`` rather than dagster-mlflow's ``mlflow_tracking``:
@@ -63,36 +128,50 @@ class MlflowResource(dg.ConfigurableResource):
     itself and names it.
     """
 
-    tracking_uri: str = Field(default="", description="Empty: sqlite:///$MASKOPS_HOME/mlflow/mlflow.db.")
-    registry_uri: str | None = Field(default=None, description="None: the tracking URI.")
+    ENV: ClassVar[dict[str, str]] = {
+        "tracking_uri": "MLFLOW_TRACKING_URI",
+        "registry_uri": "MLFLOW_REGISTRY_URI",
+        "artifact_location": "MASKOPS_MLFLOW_ARTIFACTS",
+        "ui_url": "MASKOPS_MLFLOW_UI_URL",
+    }
+
+    tracking_uri: str = Field(
+        default="",
+        description="Empty: $MLFLOW_TRACKING_URI, else sqlite:///$MASKOPS_HOME/mlflow/mlflow.db.",
+    )
+    registry_uri: str | None = Field(
+        default=None, description="None: $MLFLOW_REGISTRY_URI, else the tracking URI."
+    )
     artifact_location: str = Field(
         default="",
-        description="Artifact root of a newly created experiment; empty: $MASKOPS_HOME/mlflow/artifacts.",
+        description="Artifact root of a newly created experiment; empty: $MASKOPS_MLFLOW_ARTIFACTS, "
+        "else $MASKOPS_HOME/mlflow/artifacts.",
     )
     experiment_name: str = "maskops"
     model_name: str = "maskops-detector"
     ui_url: str | None = Field(
-        default=None, description=f"Base URL of the MLflow UI for links; None: {DEFAULT_MLFLOW_UI}."
+        default=None,
+        description="Base URL of the MLflow UI for links; None: $MASKOPS_MLFLOW_UI_URL, "
+        f"else {DEFAULT_MLFLOW_UI}.",
     )
 
     def resolved_tracking_uri(self) -> str:
-        if self.tracking_uri:
-            return self.tracking_uri
+        configured = self.setting("tracking_uri")
+        if configured:
+            return configured
         db = maskops_home() / "mlflow" / "mlflow.db"
         db.parent.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{db}"
 
     def resolved_artifact_location(self) -> str:
-        if self.artifact_location:
-            return self.artifact_location
-        return (maskops_home() / "mlflow" / "artifacts").as_uri()
+        return self.setting("artifact_location") or (maskops_home() / "mlflow" / "artifacts").as_uri()
 
     def client(self) -> mlflow.MlflowClient:
         import mlflow
 
         return mlflow.MlflowClient(
             tracking_uri=self.resolved_tracking_uri(),
-            registry_uri=self.registry_uri or self.resolved_tracking_uri(),
+            registry_uri=self.setting("registry_uri", None) or self.resolved_tracking_uri(),
         )
 
     def registry(self) -> ModelRegistry:
@@ -108,40 +187,52 @@ class MlflowResource(dg.ConfigurableResource):
         )
 
     def ui_base(self) -> str:
-        return (self.ui_url or DEFAULT_MLFLOW_UI).rstrip("/")
+        return (self.setting("ui_url", None) or DEFAULT_MLFLOW_UI).rstrip("/")
 
     def run_url(self, run_id: str) -> str:
         """The MLflow UI page of a run (the UI must be started on ``ui_url`` to follow it)."""
         experiment_id = self.client().get_run(run_id).info.experiment_id
         return f"{self.ui_base()}/#/experiments/{experiment_id}/runs/{run_id}"
 
+    def artifact_url(self, run_id: str, artifact_path: str) -> str:
+        """The MLflow UI page that shows one artifact of a run (an image is previewed there)."""
+        return f"{self.run_url(run_id)}/artifactPath/{artifact_path.lstrip('/')}"
+
     def model_version_url(self, version: str | int) -> str:
         """The MLflow UI page of a registered model version."""
         return f"{self.ui_base()}/#/models/{self.model_name}/versions/{version}"
 
 
-class DatasetRepoResource(dg.ConfigurableResource):
+class DatasetRepoResource(_EnvConfigured):
     """The git + DVC repository that versions the labeled dataset, with its DVC remote."""
 
-    repo_dir: str = Field(default="", description="Empty: $MASKOPS_HOME/dataset_repo.")
+    ENV: ClassVar[dict[str, str]] = {"repo_dir": "MASKOPS_DATASET_REPO", "remote": "MASKOPS_DVC_REMOTE"}
+
+    repo_dir: str = Field(
+        default="", description="Empty: $MASKOPS_DATASET_REPO, else $MASKOPS_HOME/dataset_repo."
+    )
     remote: str = Field(
-        default="", description="DVC remote URL or directory; empty: $MASKOPS_HOME/dvc_remote."
+        default="",
+        description="DVC remote URL or directory; empty: $MASKOPS_DVC_REMOTE, else $MASKOPS_HOME/dvc_remote.",
     )
 
     def open(self) -> DatasetRepo:
         home = maskops_home()
-        repo_dir = Path(self.repo_dir) if self.repo_dir else home / "dataset_repo"
-        remote = self.remote or str(home / "dvc_remote")
-        return DatasetRepo(repo_dir, remote)
+        repo_dir = self.setting("repo_dir")
+        remote = self.setting("remote") or str(home / "dvc_remote")
+        return DatasetRepo(Path(repo_dir) if repo_dir else home / "dataset_repo", remote)
 
 
-class WorkDirResource(dg.ConfigurableResource):
+class WorkDirResource(_EnvConfigured):
     """Scratch space for checkouts, training runs and exports."""
 
-    root: str = Field(default="", description="Empty: $MASKOPS_HOME/work.")
+    ENV: ClassVar[dict[str, str]] = {"root": "MASKOPS_WORK_DIR"}
+
+    root: str = Field(default="", description="Empty: $MASKOPS_WORK_DIR, else $MASKOPS_HOME/work.")
 
     def base(self) -> Path:
-        return Path(self.root).resolve() if self.root else maskops_home() / "work"
+        root = self.setting("root")
+        return Path(root).resolve() if root else maskops_home() / "work"
 
     def path(self, *parts: str) -> Path:
         """``root/parts...``; its parent directories exist afterwards."""

@@ -1,4 +1,4 @@
-"""The contracts between the edge agent and the platform, as in ARCHITECTURE.md.
+"""The contracts between the edge agent and the platform, as described in docs/contracts.md.
 
 Standard library only: the camera agent and the Dagster code location both import
 this package, so it must install anywhere and never pull a framework in.

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
+from maskops_assets.constants import OWNER
 from maskops_assets.datasets.yolo import read_yolo
-from maskops_assets.defs.ingest import OWNER
 from maskops_assets.labels import download_reviewed, read_label_batch
 from maskops_assets.lineage import LabeledDatasetVersion, ReviewedLabels
 from maskops_assets.resources import DatasetRepoResource, ObjectStoreResource, WorkDirResource
@@ -94,7 +94,7 @@ def labeled_dataset(
     version = repo.commit(
         DATASET_DIR,
         f"labeled dataset: {len(base.images)} base + {len(reviewed.images)} reviewed images "
-        f"({len(reviewed_labels.label_batches)} label batches), Dagster run {context.run_id}",
+        f"({len(reviewed_labels.label_batches)} label batches), Dagster run {context.run.run_id}",
     )
     if config.push:
         repo.push()
@@ -167,10 +167,3 @@ def _trainability_problems(counts: dict[str, dict[str, int]], images: dict[str, 
         f"train has no {name!r} boxes" for name in CLASS_NAMES if not counts.get("train", {}).get(name)
     ]
     return problems
-
-
-ASSETS = [labeled_dataset]
-CHECKS: list = []
-JOBS: list = []
-SENSORS: list = []
-SCHEDULES: list = []

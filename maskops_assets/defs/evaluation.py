@@ -14,13 +14,12 @@ the candidate against absolute floors.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
-import base64
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from maskops_assets.defs.ingest import OWNER
+from maskops_assets.constants import OWNER
 from maskops_assets.evaluation.gates import GatePolicy
 from maskops_assets.evaluation.metrics import EdgeSettings, EvaluationResult, evaluate_on_edge
 from maskops_assets.evaluation.plots import render_plots
@@ -40,6 +39,8 @@ from maskops_assets.tracking.registry import CHAMPION
 from maskops_assets.training.export import MODEL_ONNX
 
 GATES = ("map50", "class_recall", "latency")
+#: Where the evaluation plots go in the candidate's MLflow run.
+PLOTS_ARTIFACT_DIR = "evaluation"
 
 
 class ModelEvaluationConfig(dg.Config):
@@ -110,7 +111,7 @@ def model_evaluation(
         min_map50=config.min_map50,
         min_class_recall=config.min_class_recall,
     )
-    out_dir = work_dir.dir("evaluation", trained_model.model_version, context.run_id)
+    out_dir = work_dir.dir("evaluation", trained_model.model_version, context.run.run_id)
     recent, recent_split, recent_what = _recent_data(
         config, object_store.open(), work_dir, trained_model.imgsz, context.log
     )
@@ -193,9 +194,11 @@ def model_evaluation(
         "latency_ms": test.latency_ms if test.latency_ms is not None else "not measured",
         "per_class": dg.MetadataValue.md(_comparison_table(evaluation)),
         "variants": dg.MetadataValue.md(_variants_table(variants)),
-        "confusion_matrix": dg.MetadataValue.md(_png(plots[f"{TEST}_confusion_matrix"], "confusion matrix")),
-        "pr_curve": dg.MetadataValue.md(_png(plots[f"{TEST}_pr_curve"], "PR curve")),
-        "per_class_plot": dg.MetadataValue.path(plots[f"{TEST}_per_class"]),
+        # the pictures are files (and MLflow artifacts of the candidate's run), linked, not embedded:
+        # a base64 PNG in metadata would be stored in every materialization event
+        **_picture("confusion_matrix", plots[f"{TEST}_confusion_matrix"], mlflow, trained_model),
+        **_picture("pr_curve", plots[f"{TEST}_pr_curve"], mlflow, trained_model),
+        **_picture("per_class_plot", plots[f"{TEST}_per_class"], mlflow, trained_model),
         "recent_data": recent_what,
     }
     if champion:
@@ -206,7 +209,7 @@ def model_evaluation(
         {f"eval_{name}_{k}": getattr(r, k) for name, r in candidate.items() for k in ("map50", "map50_95")},
     )
     for path in plots.values():
-        registry.log_artifact(trained_model.mlflow_run_id, path, "evaluation")
+        registry.log_artifact(trained_model.mlflow_run_id, path, PLOTS_ARTIFACT_DIR)
     return dg.MaterializeResult(value=evaluation, metadata=metadata)
 
 
@@ -230,9 +233,13 @@ def _recent_data(
     return data_yaml, RECENT_SPLIT, f"generated shifted domain ({config.shifted_images} images)"
 
 
-def _png(path: str, title: str) -> str:
-    encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f"![{title}](data:image/png;base64,{encoded})"
+def _picture(name: str, path: str, mlflow: MlflowResource, candidate: TrainedModel) -> dict:
+    """``name``: the picture in the MLflow UI (one click from the asset page); ``name_file``: the file."""
+    artifact = f"{PLOTS_ARTIFACT_DIR}/{Path(path).name}"
+    return {
+        name: dg.MetadataValue.url(mlflow.artifact_url(candidate.mlflow_run_id, artifact)),
+        f"{name}_file": dg.MetadataValue.path(path),
+    }
 
 
 def _fmt(value) -> str:
@@ -289,8 +296,7 @@ def _gate_check(gate: str):
     return check
 
 
+# A module-level list is how Dagster's defs-folder loader finds the checks the factory built (and
+# what tests use to build their own Definitions from this module, with ASSETS).
 CHECKS = [_gate_check(gate) for gate in GATES]
 ASSETS = [model_evaluation]
-JOBS: list = []
-SENSORS: list = []
-SCHEDULES: list = []

@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 
+from maskops_assets.constants import OWNER
 from maskops_assets.ingest import (
     CollectedBatch,
     batch_listing_key,
@@ -15,8 +16,6 @@ from maskops_assets.ingest import (
     write_batch,
 )
 from maskops_assets.resources import ObjectStoreResource
-
-OWNER = "team:maskops"
 
 ingest_batches = dg.DynamicPartitionsDefinition(name="ingest_batches")
 
@@ -73,8 +72,8 @@ def _counts_table(label: str, counts: dict[str, int]) -> str:
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
+    # partitioned by ingest_batches, as collected_frames is (Dagster infers it from the selection)
     selection=dg.AssetSelection.assets(collected_frames),
-    partitions_def=ingest_batches,
     description="Collect one ingest batch of sample records (launched by new_samples_sensor).",
 )
 
@@ -120,10 +119,3 @@ def new_samples_sensor(
         dynamic_partitions_requests=[ingest_batches.build_add_request([batch.batch_id])],
         cursor=json.dumps(found.cursor, sort_keys=True),
     )
-
-
-ASSETS = [collected_frames]
-CHECKS: list = []
-JOBS = [ingest_job]
-SENSORS = [new_samples_sensor]
-SCHEDULES: list = []

@@ -6,7 +6,7 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-from maskops_assets.defs.ingest import OWNER, collected_frames
+from maskops_assets.constants import OWNER
 from maskops_assets.ingest import sample_batch_index
 from maskops_assets.labels import LabelBatchRejected, import_label_batch, summarise
 from maskops_assets.lineage import ReviewedLabels
@@ -33,7 +33,7 @@ class ReviewedLabelsConfig(dg.Config):
     group_name="data",
     kinds={"python", "s3"},
     owners=[OWNER],
-    deps=[collected_frames],
+    deps=["collected_frames"],
     description=(
         "Every accepted batch of reviewed labels. A run with import_dir imports one more batch; a batch "
         "with any invalid file is rejected as a whole (naming each file) unless skip_invalid is set, "
@@ -85,10 +85,3 @@ def reviewed_labels(
             "sample_batches": dg.MetadataValue.json(list(summary.sample_batches)),
         },
     )
-
-
-ASSETS = [reviewed_labels]
-CHECKS: list = []
-JOBS: list = []
-SENSORS: list = []
-SCHEDULES: list = []

@@ -1,18 +1,15 @@
-"""The resources every asset shares, built once from the environment (defaults: one machine, var/).
+"""The resources every asset shares, registered once for the whole code location.
 
-Environment variables (all optional):
-``MASKOPS_HOME`` (root of every default below),
+Every setting has an environment variable (all optional; see ``ENV`` on each resource class):
+``MASKOPS_HOME`` (root of every default),
 ``MASKOPS_STORE_KIND`` (local|s3), ``MASKOPS_STORE_ROOT``, ``MASKOPS_STORE_BUCKET``, ``MASKOPS_STORE_PREFIX``,
 ``MASKOPS_S3_ENDPOINT_URL``, ``MASKOPS_S3_REGION``,
 ``MLFLOW_TRACKING_URI``, ``MLFLOW_REGISTRY_URI``, ``MASKOPS_MLFLOW_ARTIFACTS``, ``MASKOPS_MLFLOW_UI_URL``,
 ``MASKOPS_DATASET_REPO``, ``MASKOPS_DVC_REMOTE``, ``MASKOPS_WORK_DIR``.
-A variable that is set is passed as ``dg.EnvVar`` so the UI shows where a value came from and
-secrets never land in run storage.
+A variable that is set when the location loads is passed as ``dg.EnvVar``: Dagster reads its value
+when a run starts, the UI shows where it came from, and secrets never land in run storage. One that
+is unset is read when the resource is used, else the embedded default (under ``MASKOPS_HOME``) applies.
 """
-
-from __future__ import annotations
-
-import os
 
 import dagster as dg
 
@@ -24,29 +21,16 @@ from maskops_assets.resources import (
 )
 
 
-def _env(name: str, default: str | None = "") -> str | dg.EnvVar | None:
-    return dg.EnvVar(name) if os.environ.get(name) else default
-
-
 def build_resources() -> dict[str, dg.ConfigurableResource]:
-    """The resource dict for ``dg.Definitions``, read from the environment now."""
+    """The resource dict for ``dg.Definitions``: ``dg.EnvVar`` for each variable set now."""
     return {
-        "object_store": ObjectStoreResource(
-            kind=os.environ.get("MASKOPS_STORE_KIND", "local"),  # type: ignore[arg-type]
-            root=_env("MASKOPS_STORE_ROOT"),
-            bucket=_env("MASKOPS_STORE_BUCKET"),
-            prefix=_env("MASKOPS_STORE_PREFIX"),
-            endpoint_url=_env("MASKOPS_S3_ENDPOINT_URL", None),
-            region=os.environ.get("MASKOPS_S3_REGION", "us-east-1"),
-        ),
-        "mlflow": MlflowResource(
-            tracking_uri=_env("MLFLOW_TRACKING_URI"),
-            registry_uri=_env("MLFLOW_REGISTRY_URI", None),
-            artifact_location=_env("MASKOPS_MLFLOW_ARTIFACTS"),
-            ui_url=_env("MASKOPS_MLFLOW_UI_URL", None),
-        ),
-        "dataset_repo": DatasetRepoResource(
-            repo_dir=_env("MASKOPS_DATASET_REPO"), remote=_env("MASKOPS_DVC_REMOTE")
-        ),
-        "work_dir": WorkDirResource(root=_env("MASKOPS_WORK_DIR")),
+        "object_store": ObjectStoreResource.from_env(),
+        "mlflow": MlflowResource.from_env(),
+        "dataset_repo": DatasetRepoResource.from_env(),
+        "work_dir": WorkDirResource.from_env(),
     }
+
+
+@dg.definitions
+def shared_resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

@@ -1,47 +1,185 @@
-"""The code location loads, and every asset is described, grouped, kinded and owned."""
+"""The code location loads through Dagster's standard loader, whole, and every asset is described,
+grouped, kinded and owned; resources read the deployment's environment at run time."""
 
 from __future__ import annotations
 
-import dagster as dg
+import sys
+from pathlib import Path
 
-from maskops_assets.definitions import build_definitions, defs
+import dagster as dg
+import pytest
+
+from maskops_assets.definitions import PROJECT_ROOT, build_definitions, defs
+from maskops_assets.resources import (
+    DatasetRepoResource,
+    MlflowResource,
+    ObjectStoreResource,
+    WorkDirResource,
+)
 
 DATA_ASSETS = {"collected_frames", "reviewed_labels", "labeled_dataset"}
+ASSETS = DATA_ASSETS | {"trained_model", "model_evaluation", "deployment_release"}
+CHECKS = {
+    "labeled_dataset:trainable",
+    "model_evaluation:map50_gate",
+    "model_evaluation:class_recall_gate",
+    "model_evaluation:latency_gate",
+}
+JOBS = {"maskops_main", "ingest_job", "promote_canary", "rollback_release"}
+SENSORS = {"new_samples_sensor"}
+RESOURCES = {"object_store", "mlflow", "dataset_repo", "work_dir"}
 
 
-def test_location_loads_with_all_resources() -> None:
-    dg.Definitions.validate_loadable(defs)
-    graph = defs.resolve_asset_graph()
-    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys >= DATA_ASSETS
-    assert {"object_store", "mlflow", "dataset_repo", "work_dir"} <= set(defs.resources)
-    assert defs.resolve_job_def("ingest_job") and defs.resolve_job_def("maskops_main")
-    assert defs.resolve_sensor_def("new_samples_sensor")
+@pytest.fixture(scope="module")
+def loaded() -> dg.Definitions:
+    return defs()
 
 
-def test_every_asset_is_described_grouped_kinded_and_owned() -> None:
-    for node in defs.resolve_asset_graph().asset_nodes:
+def _contents(definitions: dg.Definitions) -> dict[str, set[str]]:
+    repo = definitions.get_repository_def()
+    return {
+        "assets": {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()},
+        "checks": {key.to_user_string() for key in repo.asset_graph.asset_check_keys},
+        "jobs": {job.name for job in repo.get_all_jobs() if not job.name.startswith("__")},
+        "sensors": {sensor.name for sensor in repo.sensor_defs},
+        "schedules": {schedule.name for schedule in repo.schedule_defs},
+        "resources": set(definitions.resources or {}),
+    }
+
+
+EXPECTED = {
+    "assets": ASSETS,
+    "checks": CHECKS,
+    "jobs": JOBS,
+    "sensors": SENSORS,
+    "schedules": set(),
+    "resources": RESOURCES,
+}
+
+
+def test_pyproject_names_the_defs_folder() -> None:
+    import tomllib
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dg"]
+    assert project["directory_type"] == "project"
+    assert project["project"]["root_module"] == "maskops_assets"
+    assert project["project"]["defs_module"] == "maskops_assets.defs"
+    assert project["project"]["code_location_target_module"] == "maskops_assets.definitions"
+
+
+def test_standard_loader_finds_every_definition(loaded: dg.Definitions) -> None:
+    dg.Definitions.validate_loadable(loaded)
+    assert _contents(loaded) == EXPECTED
+    # the loader itself, as `dg`/`dagster dev` call it, finds the same
+    assert _contents(dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)) == EXPECTED
+
+
+def test_workspace_attribute_is_the_lazy_definitions() -> None:
+    from dagster._core.definitions.reconstruct import load_def_in_module, repository_def_from_target_def
+
+    repo = repository_def_from_target_def(load_def_in_module("maskops_assets.definitions", "defs", None))
+    assert {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()} == ASSETS
+    assert {job.name for job in repo.get_all_jobs()} >= JOBS
+
+
+def test_replaced_resources_keep_every_definition(tmp_path: Path) -> None:
+    resources = {"object_store": ObjectStoreResource(kind="local", root=str(tmp_path)), **_other_resources()}
+    built = build_definitions(resources)
+    assert _contents(built) == EXPECTED
+    assert built.resources["object_store"] is resources["object_store"]
+
+
+def _other_resources() -> dict:
+    return {"mlflow": MlflowResource(), "dataset_repo": DatasetRepoResource(), "work_dir": WorkDirResource()}
+
+
+def test_missing_defs_module_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defs module that cannot be imported (here: gone, as after a rename that left a stale
+    reference) fails the load; it is never skipped with a warning."""
+    monkeypatch.setitem(sys.modules, "maskops_assets.defs.training", None)
+    with pytest.raises(ModuleNotFoundError, match=r"maskops_assets\.defs\.training"):
+        defs()
+
+
+def test_defs_module_with_a_broken_import_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A defs module whose own import of a (renamed) module fails makes the load fail too."""
+    monkeypatch.delitem(sys.modules, "maskops_assets.defs.evaluation")
+    monkeypatch.setitem(sys.modules, "maskops_assets.evaluation.report", None)
+    with pytest.raises(ModuleNotFoundError, match=r"maskops_assets\.evaluation\.report"):
+        defs()
+
+
+def test_every_asset_is_described_grouped_kinded_and_owned(loaded: dg.Definitions) -> None:
+    for node in loaded.resolve_asset_graph().asset_nodes:
         name = node.key.to_user_string()
         assert node.description, f"{name} has no description"
         assert node.group_name and node.group_name != "default", f"{name} has no group"
         assert node.kinds, f"{name} has no kinds"
-        assert node.owners, f"{name} has no owner"
-    data = {n.key.to_user_string() for n in defs.resolve_asset_graph().asset_nodes if n.group_name == "data"}
+        assert node.owners == ["team:maskops"], f"{name} has no owner"
+    graph = loaded.resolve_asset_graph()
+    data = {n.key.to_user_string() for n in graph.asset_nodes if n.group_name == "data"}
     assert data == DATA_ASSETS
 
 
-def test_main_job_leaves_the_partitioned_ingest_out() -> None:
-    job = defs.resolve_job_def("maskops_main")
+def test_main_job_leaves_the_partitioned_ingest_out(loaded: dg.Definitions) -> None:
+    job = loaded.resolve_job_def("maskops_main")
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert "collected_frames" not in selected
-    assert {"reviewed_labels", "labeled_dataset"} <= selected
+    assert selected == ASSETS - {"collected_frames"}
 
 
-def test_environment_configures_the_store(monkeypatch, tmp_path) -> None:
+def test_environment_configures_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MASKOPS_STORE_KIND", "s3")
     monkeypatch.setenv("MASKOPS_STORE_BUCKET", "camera-uploads")
     monkeypatch.setenv("MASKOPS_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    monkeypatch.delenv("MASKOPS_STORE_PREFIX", raising=False)
     resource = build_definitions().resources["object_store"]
-    assert resource.kind == "s3"
+    assert isinstance(resource.kind, dg.EnvVar) and resource.kind.env_var_name == "MASKOPS_STORE_KIND"
     assert isinstance(resource.bucket, dg.EnvVar)
     assert resource.bucket.get_value() == "camera-uploads"
+    assert resource.prefix == ""  # unset: read when used, never frozen at load
+
+
+@dg.asset
+def where_things_are(object_store: ObjectStoreResource, work_dir: WorkDirResource, mlflow: MlflowResource):
+    return {
+        "store": str(object_store.open().root),
+        "work": str(work_dir.base()),
+        "mlflow_ui": mlflow.ui_base(),
+    }
+
+
+def test_environment_is_read_at_run_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dagster_instance
+) -> None:
+    """Settings changed after the definitions loaded are what a run uses: a variable set at load
+    time (passed as dg.EnvVar) and one that was unset then (read when the resource is used)."""
+    monkeypatch.setenv("MASKOPS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MASKOPS_WORK_DIR", str(tmp_path / "work-at-load"))
+    for name in ("MASKOPS_STORE_KIND", "MASKOPS_STORE_ROOT", "MASKOPS_STORE_PREFIX", "MASKOPS_MLFLOW_UI_URL"):
+        monkeypatch.delenv(name, raising=False)
+    resources = build_definitions().resources
+    assert isinstance(resources["work_dir"].root, dg.EnvVar)
+
+    def run() -> dict:
+        result = dg.materialize([where_things_are], resources=resources, instance=dagster_instance)
+        assert result.success
+        return result.output_for_node("where_things_are")
+
+    assert run() == {
+        "store": str(tmp_path / "home" / "store"),
+        "work": str(tmp_path / "work-at-load"),
+        "mlflow_ui": "http://127.0.0.1:5000",
+    }
+    monkeypatch.setenv("MASKOPS_WORK_DIR", str(tmp_path / "work-at-run"))
+    monkeypatch.setenv("MASKOPS_STORE_ROOT", str(tmp_path / "store-at-run"))
+    monkeypatch.setenv("MASKOPS_MLFLOW_UI_URL", "http://mlflow.example:5000/")
+    assert run() == {
+        "store": str(tmp_path / "store-at-run"),
+        "work": str(tmp_path / "work-at-run"),
+        "mlflow_ui": "http://mlflow.example:5000",
+    }
+
+
+def test_bad_store_kind_is_named() -> None:
+    with pytest.raises(ValueError, match="MASKOPS_STORE_KIND"):
+        ObjectStoreResource(kind="ftp").open()

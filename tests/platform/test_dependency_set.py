@@ -27,7 +27,7 @@ def test_the_installed_runtime_is_the_override() -> None:
 
 def test_dagster_selection_strings_parse_on_the_real_definitions() -> None:
     selection = dg.AssetSelection.from_string('group:data and not key:"collected_frames"')
-    keys = selection.resolve(defs.resolve_asset_graph())
+    keys = selection.resolve(defs().resolve_asset_graph())
     assert {k.to_user_string() for k in keys} == {"reviewed_labels", "labeled_dataset"}
 
 

@@ -151,8 +151,18 @@ def test_lineage_and_pictures_in_metadata(platform, first_release):
         "http://127.0.0.1:5000"
     )
     assert evaluated["model_version"].value == trained["model_version"].value
-    assert "data:image/png;base64," in evaluated["confusion_matrix"].value
-    assert "data:image/png;base64," in evaluated["pr_curve"].value
+    # each picture is a PNG file beside the run, and an artifact of the candidate's MLflow run that the
+    # asset page links to (one click), not a base64 copy inside the event log
+    logged = {a.path for a in platform["registry"].client.list_artifacts(run_id, "evaluation")}
+    for picture in ("confusion_matrix", "pr_curve", "per_class_plot"):
+        file = Path(evaluated[f"{picture}_file"].path)
+        assert file.is_file() and file.read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), picture
+        assert f"evaluation/{file.name}" in logged, (picture, logged)
+        link = evaluated[picture]
+        assert isinstance(link, dg.UrlMetadataValue), picture
+        assert link.url.startswith("http://127.0.0.1:5000/#/experiments/")
+        assert link.url.endswith(f"/runs/{run_id}/artifactPath/evaluation/{file.name}")
+    assert not any("base64" in str(entry.value) for entry in evaluated.values())
     assert "| test | with_mask |" in evaluated["per_class"].value
     assert (
         evaluated["measured_with"].value.startswith("edge pipeline")
