@@ -1,6 +1,6 @@
 """One object store for both halves of maskops: the edge agent writes it, the platform reads it.
 
-Samples, telemetry, model files and release manifests live under the keys of ARCHITECTURE.md in
+Samples, telemetry, model files and release manifests live under the keys of docs/contracts.md in
 a directory (``LocalStore``) or an S3 bucket (``S3Store``), optionally under a key ``prefix``.
 Both backends share one key rule (``check_key``), one error family (``StoreError``,
 ``ObjectNotFoundError``, ``UnsafeKeyError``) and one durable atomic writer (``write_atomic``).
