@@ -3,10 +3,10 @@
 Start-up: open the outbox (resuming whatever a crash left queued), restore each
 camera's last good model, start ``/metrics`` and ``/healthz``, one thread per camera,
 the upload thread and model sync. Every tick it seals old telemetry batches and moves
-source counters into metrics. On stop (SIGTERM/SIGINT, or every file source ended with
-``until_sources_end``) it stops the cameras, flushes telemetry, drains the outbox for
-up to ``outbox.drain_timeout_s`` (without limit in ``until_sources_end`` mode, which
-promises a drained outbox) and returns a summary.
+source counters into metrics. On stop (SIGTERM/SIGINT, or every file/folder source ended with
+``until_sources_end``, which then stops the stream and webcam cameras too) it stops the
+cameras, flushes telemetry, drains the outbox for up to ``outbox.drain_timeout_s`` (without
+limit in ``until_sources_end`` mode, which promises a drained outbox) and returns a summary.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class EdgeAgent:
                 watchdog=cfg.watchdog,
                 jpeg_quality=cfg.outbox.jpeg_quality,
                 stop=self._camera_stop,
+                first_model_wait_s=cfg.model_sync.first_model_wait_s if cfg.model_sync.enabled else 0.0,
+                first_poll_done=self.model_sync.first_poll_done,
             )
             for c in cameras
         ]
@@ -89,8 +91,13 @@ class EdgeAgent:
         body = {
             "status": "ok" if healthy else "degraded",
             "agent_id": self.cfg.agent_id,
+            # each camera says what it runs (model_version, release_id); the release last read
+            # and, per camera, a model of it that camera does not run (refused, or not in the store)
             "cameras": cameras,
-            "release_id": self.model_sync.release_id,
+            "release": {
+                "manifest_release_id": self.model_sync.release_id,
+                "refused": dict(self.model_sync.refusals),
+            },
             "outbox": {
                 "depth": stats.total_depth,
                 "bytes": stats.bytes,
@@ -110,6 +117,7 @@ class EdgeAgent:
                 w.camera_id: {
                     "frames_read": w.counters.frames_read,
                     "frames_analysed": w.counters.frames_analysed,
+                    "frames_without_model": w.counters.frames_without_model,
                     "samples_kept": w.counters.samples_kept,
                     "analysing_s": round(w.analysing_s, 3),
                     "status": w.state,
@@ -173,11 +181,22 @@ class EdgeAgent:
             for worker in self.workers:
                 worker.sync_source_stats()
             self.telemetry.tick()
-            if self.until_sources_end and all(w.done for w in self.workers):
+            if self.until_sources_end and self._file_sources_ended():
+                live = [w.camera_id for w in self.workers if not w.is_file_source]
                 log_event(
-                    logger, logging.INFO, "sources_ended", "every source has ended; draining the outbox"
+                    logger,
+                    logging.INFO,
+                    "sources_ended",
+                    "every file/folder source has ended"
+                    + (f"; stopping the live cameras {', '.join(live)}" if live else "")
+                    + "; draining the outbox",
+                    live_cameras=live,
                 )
                 break
+
+    def _file_sources_ended(self) -> bool:
+        """True once every file/folder camera is done (live cameras never end by themselves)."""
+        return all(w.done for w in self.workers if w.is_file_source)
 
     def _shutdown(self) -> None:
         self._camera_stop.set()

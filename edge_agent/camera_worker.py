@@ -1,17 +1,20 @@
-"""One camera's pipeline in its own thread: source -> gate -> detector -> sampler -> outbox.
+"""One camera's frame pipeline, in its own thread: source -> gate -> detector -> sampler -> outbox.
 
-Every analysed frame also yields a telemetry row. The worker keeps up to twice
-``detector.streams`` frames in flight: it submits a frame to the detector, then finishes the
-oldest ones (decode, telemetry, sampler, outbox) while the runtime works on the newer ones, so
-reading and post-processing overlap the forward pass. Frames are finished in the order they
+Every frame the detector ran on yields a telemetry row, and so does a frame read while the
+camera had no model yet (counted apart, in ``frames_without_model``). The worker keeps up to
+twice ``detector.streams`` frames in flight: it submits a frame to the detector, then finishes
+the oldest ones (decode, telemetry, sampler, outbox) while the runtime works on the newer ones,
+so reading and post-processing overlap the forward pass. Frames are finished in the order they
 were read, each as soon as its pass has ended or when the pipeline is full.
 The worker reads its ``ModelHolder`` once per frame, so a model swap lands between frames:
-frames already in flight finish on the model they started on. Around the pipeline sits a small
-watchdog: a live source (webcam, stream) that dies is reopened with exponential
-backoff, forever; a file source (video, folder) that cannot be opened is reported once
-and the camera stops, since a corrupt file does not heal. Failures are counted in
-``/metrics`` and logged once per kind, never silently swallowed, and never reach the
-other cameras.
+frames already in flight finish on the model they started on.
+
+Restarts are not this module's business: ``run_once`` runs the pipeline once and says how it
+ended, and a ``Watchdog`` (``edge_agent.watchdog``) starts it again with backoff when it died
+(a live source that cannot be opened or dropped). A file source (video, folder) that cannot be
+opened is reported once and the camera stops, since a corrupt file does not heal. A kept frame
+is packaged by ``sample_package``. Failures are counted in ``/metrics`` and logged once per
+kind, never silently swallowed, and never reach the other cameras.
 """
 
 from __future__ import annotations
@@ -24,23 +27,20 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
-import cv2
-
-from edge_agent.backoff import backoff_delay
 from edge_agent.config import FILE_SOURCE_KINDS, CameraConfig, WatchdogConfig
-from edge_agent.detector.base import DetectionResult, PendingResult
+from edge_agent.detector.types import DetectionResult, PendingResult
 from edge_agent.frame_stats import compute_frame_stats, telemetry_row
 from edge_agent.frames import Frame
 from edge_agent.gate import FrameGate, GateDecision
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.model_sync import ActiveModel, ModelHolder
-from edge_agent.outbox import Outbox, OutboxPart
+from edge_agent.outbox import Outbox
+from edge_agent.sample_package import package_sample
 from edge_agent.sampler import Sampler, SamplingDecision
-from edge_agent.sources import SourceError, SourceStats, open_source
+from edge_agent.sources import FrameSource, SourceError, SourceStats, open_source
 from edge_agent.telemetry import TelemetryBatcher
-from maskops_contracts import ContractError, SampleRecord, sample_key
-from maskops_contracts.sample import content_sample_id
+from edge_agent.watchdog import Outcome, Watchdog
 
 logger = logging.getLogger("edge_agent.camera")
 
@@ -62,7 +62,10 @@ class CameraCounters:
     """What one camera did; the ``--until-sources-end`` summary prints these."""
 
     frames_read: int = 0
+    #: frames the detector ran on
     frames_analysed: int = 0
+    #: frames read while the camera had no model (telemetry only, no detections, no samples)
+    frames_without_model: int = 0
     samples_kept: int = 0
     samples_dropped: int = 0
     frame_errors: int = 0
@@ -83,6 +86,9 @@ class CameraWorker:
         watchdog: WatchdogConfig,
         jpeg_quality: int = 90,
         stop: threading.Event | None = None,
+        first_model_wait_s: float = 0.0,
+        first_poll_done: threading.Event | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.cfg = cfg
         self.camera_id = cfg.camera_id
@@ -93,6 +99,10 @@ class CameraWorker:
         self.watchdog = watchdog
         self.jpeg_quality = jpeg_quality
         self.stop = stop or threading.Event()
+        #: a file source waits up to this long for its first model (0: it does not wait)
+        self.first_model_wait_s = first_model_wait_s
+        #: set by model sync once its first poll is over: no use waiting for a model after that
+        self.first_poll_done = first_poll_done
         self.gate = FrameGate(cfg.gate)
         self.sampler = Sampler(cfg.sampler, cfg.camera_id)
         self.counters = CameraCounters()
@@ -112,9 +122,22 @@ class CameraWorker:
         # per-frame metric children, looked up once rather than by label on every frame
         self._frames_read = metrics.frames_read.labels(cfg.camera_id)
         self._frames_analysed = metrics.frames_analysed.labels(cfg.camera_id)
-        self._inference_ms = metrics.inference_ms.labels(cfg.camera_id)
+        self._frames_without_model = metrics.frames_without_model.labels(cfg.camera_id)
+        self._inference_seconds = metrics.inference_seconds.labels(cfg.camera_id)
         self._in_flight: deque[_InFlight] = deque()
-        self._rng = random.Random()
+        self._source: FrameSource | None = None  # a live source is kept across restarts
+        self._waited_for_model = False
+        # one reconnect policy: the source's reconnect_initial_s / reconnect_max_s
+        self.supervisor = Watchdog(
+            f"camera-{cfg.camera_id}",
+            self.run_once,
+            stop=self.stop,
+            initial_s=cfg.source.reconnect_initial_s,
+            max_s=cfg.source.reconnect_max_s,
+            progress=lambda: self.counters.frames_read,
+            on_restart=self._on_restart,
+            rng=rng,
+        )
         self._thread = threading.Thread(target=self._run, name=f"camera-{cfg.camera_id}", daemon=True)
 
     # ------------------------------------------------------------ lifecycle
@@ -139,39 +162,86 @@ class CameraWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        attempt = 0  # restarts in a row without a frame in between
         try:
-            while not self.stop.is_set():
-                frames_before = self.counters.frames_read
-                outcome = self._run_source_once()
-                if outcome in ("ended", "failed") or self.stop.is_set():
-                    break
-                # a source that delivered frames was healthy: its next failure starts the backoff anew
-                attempt = 1 if self.counters.frames_read > frames_before else attempt + 1
-                self.counters.restarts += 1
-                self.metrics.camera_restarts.labels(self.camera_id).inc()
-                self.state = "reconnecting"
-                wd = self.watchdog
-                self.stop.wait(backoff_delay(attempt, wd.restart_initial_s, wd.restart_max_s, self._rng))
+            self.supervisor.run()
         finally:
+            if self._source is not None:
+                self._source.close()
+                self._source = None
             self.metrics.camera_up.labels(self.camera_id).set(0)
             if self.state not in ("ended", "failed"):
                 self.state = "stopped"
 
-    def _run_source_once(self) -> str:
-        """Open the source and pump frames; returns 'ended', 'failed' or 'restart'."""
+    def _on_restart(self, attempt: int, delay_s: float) -> None:
+        self.counters.restarts += 1
+        self.metrics.camera_restarts.labels(self.camera_id).inc()
+        self.state = "reconnecting"
+
+    def _open(self) -> FrameSource:
+        if self._source is None or self.is_file_source:
+            self._source = open_source(self.camera_id, self.cfg.source)
+        return self._source
+
+    def wait_for_first_model(self) -> None:
+        """A file source does not start before the camera has a model: up to ``first_model_wait_s``,
+        and no longer than model sync's first poll (after which no model is on its way)."""
+        self._waited_for_model = True
+        if self.first_model_wait_s <= 0 or self.holder.current().detector is not None:
+            return
+        log_event(
+            logger,
+            logging.INFO,
+            "camera_waiting_for_model",
+            f"camera {self.camera_id}: waiting up to {self.first_model_wait_s:g} s for the first model "
+            f"before reading {self.cfg.source.uri} (model_sync.first_model_wait_s)",
+            camera_id=self.camera_id,
+            wait_s=self.first_model_wait_s,
+        )
+        started = time.monotonic()
+        active = self.holder.wait_for_detector(
+            self.first_model_wait_s, stop=self.stop, give_up=self.first_poll_done
+        )
+        waited = round(time.monotonic() - started, 2)
+        if active.detector is not None:
+            log_event(
+                logger,
+                logging.INFO,
+                "camera_model_ready",
+                f"camera {self.camera_id}: model {active.model_version} ready after {waited} s",
+                camera_id=self.camera_id,
+                model_version=active.model_version,
+                waited_s=waited,
+            )
+        elif not self.stop.is_set():
+            log_event(
+                logger,
+                logging.WARNING,
+                "camera_no_model",
+                f"camera {self.camera_id}: no model after {waited} s; reading {self.cfg.source.uri} "
+                "without one (those frames are counted in frames_without_model)",
+                camera_id=self.camera_id,
+                waited_s=waited,
+            )
+
+    def run_once(self) -> Outcome:
+        """Open the source and pump frames; returns 'ended', 'failed', 'stopped' or 'restart'."""
+        if self.is_file_source and not self._waited_for_model:
+            self.wait_for_first_model()
+            if self.stop.is_set():
+                return "stopped"
         try:
-            source = open_source(self.camera_id, self.cfg.source)
+            source = self._open()
         except SourceError as err:
             return self._source_failed(err, opening=True)
         with self._stats_lock:
-            self._source_stats = source.stats
-            self._seen_reconnects = 0
-            self._seen_corrupt = 0
+            if self._source_stats is not source.stats:
+                self._source_stats = source.stats
+                self._seen_reconnects = 0
+                self._seen_corrupt = 0
         frames_before = self.counters.frames_read
         try:
             for frame in source.frames(self.stop):
-                if frame is None:  # a live source is stalling or reconnecting: nothing to overlap with
+                if frame is None:  # a live source is stalling or dropped: nothing to overlap with
                     self.finish_in_flight()
                 else:
                     self._on_frame(frame)
@@ -181,7 +251,8 @@ class CameraWorker:
             return self._source_failed(err, opening=False)
         finally:
             self.finish_in_flight()  # frames already read are never lost, whatever ended the source
-            source.close()
+            if self.is_file_source:
+                source.close()
             self.sync_source_stats()
         if self.stop.is_set():
             return "stopped"
@@ -225,15 +296,19 @@ class CameraWorker:
                 error=str(err),
             )
             return "failed"
-        self._once.log(
-            logging.ERROR,
-            "camera_source_failed",
-            type(err).__name__,
-            f"camera {self.camera_id}: source {'cannot be opened' if opening else 'died'}: {err}; "
-            "restarting it with backoff (counted in maskops_edge_camera_restarts_total)",
-            camera_id=self.camera_id,
-            error=str(err),
-        )
+        with self._stats_lock:
+            report = not self._outage_reported
+            self._outage_reported = True
+        if report:  # one line per outage, shared with sync_source_stats; restarts are counted
+            log_event(
+                logger,
+                logging.ERROR,
+                "camera_source_error",
+                f"camera {self.camera_id}: {err}; reconnecting with backoff (counted in "
+                "maskops_edge_camera_restarts_total)",
+                camera_id=self.camera_id,
+                error=str(err),
+            )
         return "restart"
 
     # ------------------------------------------------------------ per frame
@@ -247,7 +322,6 @@ class CameraWorker:
                 self._source_stats.last_error = None
         if self.state != "running":
             self.state = "running"
-            self._once.forget("camera_source_failed")
             self.metrics.camera_up.labels(self.camera_id).set(1)
         self._frames_read.inc()
         try:
@@ -315,14 +389,16 @@ class CameraWorker:
         frame, active = item.frame, item.active
         if item.pending is not None:
             result = item.pending.result()
-            self._inference_ms.observe(result.inference_ms)
-        else:
+            self._inference_seconds.observe(result.inference_ms / 1000.0)
+            self.counters.frames_analysed += 1
+            self.last_analysed_at = time.monotonic()
+            if self.first_analysed_at is None:
+                self.first_analysed_at = self.last_analysed_at
+            self._frames_analysed.inc()
+        else:  # no model: telemetry only, counted apart (the detector did not run on it)
             result = DetectionResult(detections=[], inference_ms=0.0)
-        self.counters.frames_analysed += 1
-        self.last_analysed_at = time.monotonic()
-        if self.first_analysed_at is None:
-            self.first_analysed_at = self.last_analysed_at
-        self._frames_analysed.inc()
+            self.counters.frames_without_model += 1
+            self._frames_without_model.inc()
         if self.telemetry.cfg.enabled:  # the statistics are for telemetry only
             self.telemetry.add(
                 telemetry_row(
@@ -343,34 +419,9 @@ class CameraWorker:
     def _keep(
         self, frame: Frame, result: DetectionResult, keep: SamplingDecision, model_version: str
     ) -> None:
-        ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
-        if not ok:
-            raise RuntimeError(f"JPEG encoding of frame {frame.index} failed")
-        jpg = buf.tobytes()
-        sample_id = content_sample_id(jpg)
-        try:
-            record = SampleRecord(
-                camera_id=self.camera_id,
-                sample_id=sample_id,
-                captured_at=frame.captured_at,
-                source=frame.source,
-                frame_index=frame.index,
-                model_version=model_version,
-                reason=keep.reason,
-                width=frame.width,
-                height=frame.height,
-                detections=tuple(result.detections),
-            )
-        except ContractError as err:
-            raise RuntimeError(f"sample record of frame {frame.index} breaks the contract: {err}") from err
-        parts = [
-            OutboxPart(sample_key(self.camera_id, record.date, sample_id, "jpg"), jpg, "image/jpeg"),
-            OutboxPart(
-                sample_key(self.camera_id, record.date, sample_id, "json"),
-                record.to_json().encode("utf-8"),
-                "application/json",
-            ),
-        ]
+        parts = package_sample(
+            self.camera_id, frame, result, keep, model_version, jpeg_quality=self.jpeg_quality
+        )
         if self.outbox.enqueue("sample", parts, keep.priority):
             self.counters.samples_kept += 1
             self.metrics.samples_kept.labels(self.camera_id, keep.reason.rule).inc()
@@ -413,7 +464,7 @@ class CameraWorker:
                 logger,
                 logging.ERROR,
                 "camera_source_error",
-                f"camera {self.camera_id}: {error} (the source keeps retrying with backoff; reconnects are "
+                f"camera {self.camera_id}: {error} (reconnecting with backoff; reconnects are "
                 "counted in maskops_edge_source_reconnects_total)",
                 camera_id=self.camera_id,
                 error=error,
@@ -441,6 +492,8 @@ class CameraWorker:
             "precision": active.precision,
             "frames_read": self.counters.frames_read,
             "frames_analysed": self.counters.frames_analysed,
+            "frames_without_model": self.counters.frames_without_model,
+            "release_id": active.release_id,
             "samples_kept": self.counters.samples_kept,
             "last_frame_age_s": age,
             "last_error": self.last_error,

@@ -15,8 +15,13 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 
-from edge_agent.config import ConfigError, load_config, summarize
-from edge_agent.logs import configure_logging
+from edge_agent.logs import configure_logging, quiet_native_env
+
+# Before OpenCV is loaded (the config imports it): FFmpeg and OpenCV would otherwise write raw
+# lines into the agent's JSON log on stderr.
+quiet_native_env()
+
+from edge_agent.config import ConfigError, load_config, summarize  # noqa: E402
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -64,7 +69,7 @@ def _run(path: str, until_sources_end: bool) -> int:
     except ConfigError as err:
         _print_config_error(err)
         return EXIT_BAD_CONFIG
-    configure_logging(cfg.log)
+    configure_logging(cfg.log, capture_native=True)
     # Imported after the config is known good: it pulls in OpenCV, the ONNX runtime and boto3.
     from edge_agent.agent import EdgeAgent
 

@@ -76,15 +76,34 @@ class AgentDetectorConfig(DetectorConfig):
             raise ValueError(err.problem) from None
 
 
+#: Keys that moved: the old place -> where the setting lives now.
+_RENAMED_WATCHDOG_KEYS = {
+    "restart_initial_s": "cameras[].source.reconnect_initial_s",
+    "restart_max_s": "cameras[].source.reconnect_max_s",
+}
+
+
 class WatchdogConfig(BaseModel):
-    """How dead sources are restarted (exponential backoff, like Frigate's watchdog)."""
+    """How cameras are watched. A camera whose pipeline dies is restarted by its watchdog
+    (``edge_agent.watchdog``) with the one reconnect policy of its source:
+    ``source.reconnect_initial_s`` / ``source.reconnect_max_s``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    restart_initial_s: float = Field(default=2.0, gt=0)
-    restart_max_s: float = Field(default=60.0, gt=0)
     #: A live camera with no frame for this long is reported unhealthy.
     stall_after_s: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in _RENAMED_WATCHDOG_KEYS.items():
+                if old in data:
+                    raise ValueError(
+                        f"{old} was replaced by {new}: a camera's restarts and stream reconnects "
+                        "follow one policy, set per camera in its source; move the value there"
+                    )
+        return data
 
 
 class AgentConfig(BaseModel):
@@ -145,6 +164,34 @@ class AgentConfig(BaseModel):
 
 
 # ---------------------------------------------------------------- YAML with line numbers
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, but a key given twice in one mapping is an error naming the key and
+    both lines (plain YAML lets the last one silently win: ``source:`` twice runs the second)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: the base class reports it
+                    continue
+                line = key_node.start_mark.line + 1
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first given on line {first}); "
+                        "the last one would silently win: keep one",
+                        key_node.start_mark,
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _node_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -178,7 +225,7 @@ def parse_config(text: str, source: str = "<config>", base_dir: Path | None = No
     """Validate YAML ``text``; raises ConfigError with one ``source:line: key: problem`` per issue."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1

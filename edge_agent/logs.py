@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from datetime import UTC, datetime
@@ -49,12 +50,92 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
-def configure_logging(cfg: LogConfig) -> None:
-    """Send every ``edge_agent`` logger to stderr in the configured format (idempotent)."""
+#: Environment that quiets the native libraries' own stderr output; read by OpenCV when it is
+#: loaded (OPENCV_LOG_LEVEL) and by its FFmpeg backend when that starts (its av_log level:
+#: -8 is AV_LOG_QUIET; set with OPENCV_FFMPEG_LOGLEVEL, OpenCV's debug callback stays off).
+NATIVE_QUIET_ENV = {"OPENCV_LOG_LEVEL": "SILENT", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
+
+
+_QUIETED: set[str] = set()
+
+
+def quiet_native_env() -> None:
+    """Set NATIVE_QUIET_ENV (where the operator did not set those variables); call it before cv2
+    is imported. The CLI does, so FFmpeg's and OpenCV's raw lines cannot break a JSON log;
+    ``configure_logging`` gives them back for ``format: text``."""
+    for name, value in NATIVE_QUIET_ENV.items():
+        if name not in os.environ:
+            os.environ[name] = value
+            _QUIETED.add(name)
+
+
+def _unquiet_native_env() -> None:
+    """Undo quiet_native_env (text logs, for a person at a terminal: FFmpeg's words help there).
+    FFmpeg reads its variable when its backend starts, after the config is loaded."""
+    for name in list(_QUIETED):
+        os.environ.pop(name, None)
+        _QUIETED.discard(name)
+
+
+def _set_opencv_log_level(silent: bool) -> None:
+    try:
+        import cv2
+
+        level = cv2.utils.logging.LOG_LEVEL_SILENT if silent else cv2.utils.logging.LOG_LEVEL_WARNING
+        cv2.utils.logging.setLogLevel(level)
+    except (ImportError, AttributeError):  # no OpenCV, or a build without its logging module
+        pass
+
+
+class _NativeStderr:
+    """Native code (libjpeg's "Premature end of JPEG file", a runtime's own warnings) writes
+    to file descriptor 2 directly; in JSON mode fd 2 becomes a pipe whose lines are logged as
+    ``native_stderr`` events, and the log handler writes to the original stderr."""
+
+    _installed: _NativeStderr | None = None
+
+    def __init__(self) -> None:
+        sys.stderr.flush()
+        self.stream = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        self._reader = os.fdopen(read_fd, "r", encoding="utf-8", errors="replace")
+        self._logger = logging.getLogger("edge_agent.native")
+        threading.Thread(target=self._pump, name="native-stderr", daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self._reader:
+            text = line.rstrip("\n")
+            if text.strip():
+                log_event(self._logger, logging.WARNING, "native_stderr", text)
+
+    @classmethod
+    def install(cls) -> _NativeStderr:
+        if cls._installed is None:
+            cls._installed = cls()
+        return cls._installed
+
+
+def configure_logging(cfg: LogConfig, *, capture_native: bool = False) -> None:
+    """Send every ``edge_agent`` logger to stderr in the configured format (idempotent).
+
+    With ``format: json`` OpenCV's own logging is silenced, and with ``capture_native`` (the
+    agent process; not for a library user or a test) anything native code still writes to
+    stderr is turned into JSON lines too, so a line-by-line JSON reader never chokes.
+    """
     root = logging.getLogger("edge_agent")
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    stream = sys.stderr
+    if cfg.format == "json":
+        _set_opencv_log_level(silent=True)
+        if capture_native:
+            stream = _NativeStderr.install().stream
+    elif _QUIETED:
+        _unquiet_native_env()
+        _set_opencv_log_level(silent=False)
+    handler = logging.StreamHandler(stream)
     if cfg.format == "json":
         handler.setFormatter(JsonFormatter())
     else:

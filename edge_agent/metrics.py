@@ -29,7 +29,10 @@ logger = logging.getLogger("edge_agent.metrics")
 #: (healthy, JSON body) for /healthz
 HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
 
-_INFERENCE_BUCKETS_MS = (1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500)
+#: Detector time per frame, in seconds (Prometheus' base unit): 1 ms to 2.5 s.
+_INFERENCE_BUCKETS_S = (
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5
+)
 
 
 class HttpConfig(BaseModel):
@@ -83,6 +86,12 @@ class AgentMetrics:
         self.frames_analysed = Counter(
             "maskops_edge_frames_analysed", "Frames the detector ran on", ["camera"], registry=r
         )
+        self.frames_without_model = Counter(
+            "maskops_edge_frames_without_model",
+            "Frames read while the camera had no model (telemetry only; the detector did not run)",
+            ["camera"],
+            registry=r,
+        )
         self.frames_skipped = Counter(
             "maskops_edge_frames_skipped",
             "Frames the gate skipped, by reason",
@@ -95,11 +104,11 @@ class AgentMetrics:
             ["camera"],
             registry=r,
         )
-        self.inference_ms = Histogram(
-            "maskops_edge_inference_ms",
-            "Detector time per frame in milliseconds",
+        self.inference_seconds = Histogram(
+            "maskops_edge_inference_seconds",
+            "Detector time per frame in seconds (letterbox, forward pass and decoding)",
             ["camera"],
-            buckets=_INFERENCE_BUCKETS_MS,
+            buckets=_INFERENCE_BUCKETS_S,
             registry=r,
         )
         self.samples_kept = Counter(

@@ -15,7 +15,15 @@ agent's runtime; reason ``precision_not_measured``, or ``precision_not_offered``
 CPU lacks it): an explicit ``precision: bf16`` is neither run as fp32 behind the operator's
 back nor run unmeasured. Good models are cached under ``data_dir/models`` with a small
 ``active.json``, so after a restart the agent starts with what it last ran even when
-the store is unreachable.
+the store is unreachable. The cache keeps, per camera, the model it runs and the one it ran
+before (a rollback needs no download), plus the release's canary; every other model file
+(superseded or refused) is removed after each poll.
+
+A model object the manifest names but the store does not have (yet: the manifest was written
+before the upload finished) is not refused for good: it is tried again with backoff
+(``missing_retry_initial_s`` doubling up to ``missing_retry_max_s``), and the camera runs it as
+soon as it is there. ``refusals`` lists, per camera, the model of the current manifest it does
+not run and why (``/healthz``), while ``ModelHolder.current`` says what it runs.
 """
 
 from __future__ import annotations
@@ -23,14 +31,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import random
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge_agent.detector.base import Detector, DetectorConfig, ModelLoadError, load_detector, resolve_runtime
+from edge_agent.backoff import backoff_delay
+from edge_agent.detector.base import load_detector, resolve_runtime
+from edge_agent.detector.types import Detector, DetectorConfig, ModelLoadError
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.transport import Transport, TransportError, write_atomic
@@ -45,13 +58,24 @@ Loader = Callable[..., Detector]
 
 
 class ModelSyncConfig(BaseModel):
-    """How often to look for a new release."""
+    """How often to look for a new release.
+
+    first_model_wait_s: a file source (video, folder) on a camera with no model yet waits up to
+    this long (and no longer than the first poll) before it reads, so a fresh box does not run a
+    clip without its model; 0 does not wait. Frames read without a model are counted apart
+    (``frames_without_model``). Live sources never wait: they run from the start.
+    missing_retry_initial_s / missing_retry_max_s: a model object the manifest names but the
+    store lacks is looked for again after this backoff (doubling, capped, jittered).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     poll_interval_s: float = Field(default=60.0, gt=0)
     warmup_frames: int = Field(default=2, ge=0)
+    first_model_wait_s: float = Field(default=120.0, ge=0)
+    missing_retry_initial_s: float = Field(default=30.0, gt=0)
+    missing_retry_max_s: float = Field(default=3600.0, gt=0)
 
 
 @dataclass(frozen=True)
@@ -62,6 +86,8 @@ class ActiveModel:
     model_version: str = NO_MODEL
     sha256: str | None = None
     origin: str = "none"  # manifest | cache | config | none
+    #: the release this model came with (None for a configured model or none)
+    release_id: str | None = None
 
     @property
     def runtime(self) -> str | None:
@@ -80,17 +106,36 @@ class ModelHolder:
     def __init__(self, camera_id: str, initial: ActiveModel | None = None) -> None:
         self.camera_id = camera_id
         self._active = initial or ActiveModel(detector=None)
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     def current(self) -> ActiveModel:
-        with self._lock:
+        with self._changed:
             return self._active
 
     def swap(self, active: ActiveModel) -> ActiveModel:
         """Install ``active``; returns the model it replaced."""
-        with self._lock:
+        with self._changed:
             old, self._active = self._active, active
+            self._changed.notify_all()
             return old
+
+    def wait_for_detector(
+        self,
+        timeout_s: float,
+        *,
+        stop: threading.Event | None = None,
+        give_up: threading.Event | None = None,
+    ) -> ActiveModel:
+        """Wait until the holder has a detector, ``timeout_s`` passes, or ``stop``/``give_up`` is
+        set (both looked at every 0.1 s); returns what it holds then."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while self._active.detector is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or any(e is not None and e.is_set() for e in (stop, give_up)):
+                    break
+                self._changed.wait(min(remaining, 0.1))
+            return self._active
 
 
 class ModelRefused(Exception):
@@ -115,6 +160,8 @@ class ModelSync:
         metrics: AgentMetrics,
         *,
         loader: Loader = load_detector,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self.cfg = cfg
         self.detector_cfg = detector_cfg
@@ -124,10 +171,19 @@ class ModelSync:
         self.metrics = metrics
         self._loader = loader
         self._loaded: dict[tuple[str, str], Detector] = {}
-        self._refused: set[tuple[str, str]] = set()
+        self._refused: dict[tuple[str, str], ModelRefused] = {}
+        #: model objects the store lacked: (attempts so far, clock time of the next try)
+        self._missing: dict[tuple[str, str], tuple[int, float]] = {}
         self._bad_manifests: set[str] = set()
         self._once = OnceLogger(logger)
+        self._clock = clock
+        self._rng = rng or random.Random()
+        #: the release id of the manifest last read (its models may have been refused)
         self.release_id: str | None = None
+        #: per camera: the model of the current manifest it does not run, and why
+        self.refusals: dict[str, dict[str, str]] = {}
+        #: set once the first poll is over (whatever it found): no model is on its way before
+        self.first_poll_done = threading.Event()
 
     # ------------------------------------------------------------ start-up
     @property
@@ -192,7 +248,9 @@ class ModelSync:
             f"starting with cached model {ref.model_version}",
             model_version=ref.model_version,
         )
-        return ActiveModel(detector, ref.model_version, ref.sha256, "cache")
+        release_id = entry.get("release_id")
+        release_id = release_id if isinstance(release_id, str) else None
+        return ActiveModel(detector, ref.model_version, ref.sha256, "cache", release_id)
 
     def _from_config(self, path: Path, version: str) -> ActiveModel:
         try:
@@ -221,7 +279,10 @@ class ModelSync:
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop``; the first poll happens at once."""
         while not stop.is_set():
-            self.poll_once()
+            try:
+                self.poll_once()
+            finally:
+                self.first_poll_done.set()
             stop.wait(self.cfg.poll_interval_s)
 
     def poll_once(self) -> None:
@@ -250,56 +311,120 @@ class ModelSync:
             return
         self.release_id = manifest.release_id
         for camera_id, holder in self.holders.items():
-            ref = manifest.model_for(camera_id)
-            current = holder.current()
-            if current.model_version == ref.model_version and current.sha256 == ref.sha256:
-                continue
-            if (ref.model_version, ref.sha256) in self._refused:
-                continue
-            try:
-                detector = self._obtain(ref)
-            except ModelRefused as err:
-                self._refused.add((ref.model_version, ref.sha256))
-                self.metrics.model_refusals.labels(err.reason).inc()
-                log_event(
-                    logger,
-                    logging.ERROR,
-                    "model_refused",
-                    f"refused model {ref.model_version} of release {manifest.release_id} "
-                    f"({err.reason}): {err}; "
-                    f"camera {camera_id} keeps {current.model_version}",
-                    reason=err.reason,
-                    model_version=ref.model_version,
-                    camera_id=camera_id,
-                    kept_model_version=current.model_version,
-                )
-                continue
-            except TransportError as err:
-                self._once.log(
-                    logging.WARNING,
-                    "model_download_failed",
-                    ref.model_version,
-                    f"cannot download {ref.uri}; will retry next poll: {err}",
-                )
-                continue
-            active = ActiveModel(detector, ref.model_version, ref.sha256, "manifest")
-            holder.swap(active)
-            self.metrics.set_model(camera_id, ref.model_version, active.runtime, active.precision)
-            self.metrics.model_swaps.labels(camera_id).inc()
-            self._remember(camera_id, ref)
+            self._sync_camera(camera_id, holder, manifest)
+        self._forget_unused()
+        self._prune_cache(manifest)
+
+    def _sync_camera(self, camera_id: str, holder: ModelHolder, manifest: ReleaseManifest) -> None:
+        ref = manifest.model_for(camera_id)
+        current = holder.current()
+        key = (ref.model_version, ref.sha256)
+        if current.model_version == ref.model_version and current.sha256 == ref.sha256:
+            self.refusals.pop(camera_id, None)
+            return
+        refused = self._refused.get(key)
+        if refused is not None:  # refused for good: counted and logged once, not on every poll
+            self._note_refusal(camera_id, manifest.release_id, ref, refused.reason, str(refused))
+            return
+        missing = self._missing.get(key)
+        if missing is not None and self._clock() < missing[1]:
+            return  # not there at the last look; the next look is not due yet
+        try:
+            detector = self._obtain(ref)
+        except ModelRefused as err:
+            if err.reason == "missing":
+                self._retry_missing(camera_id, manifest.release_id, ref, current, err)
+                return
+            self._refused[key] = err
+            self._missing.pop(key, None)
+            self.metrics.model_refusals.labels(err.reason).inc()
+            self._note_refusal(camera_id, manifest.release_id, ref, err.reason, str(err))
+            log_event(
+                logger,
+                logging.ERROR,
+                "model_refused",
+                f"refused model {ref.model_version} of release {manifest.release_id} "
+                f"({err.reason}): {err}; "
+                f"camera {camera_id} keeps {current.model_version}",
+                reason=err.reason,
+                model_version=ref.model_version,
+                release_id=manifest.release_id,
+                camera_id=camera_id,
+                kept_model_version=current.model_version,
+            )
+            return
+        except TransportError as err:
+            self._once.log(
+                logging.WARNING,
+                "model_download_failed",
+                ref.model_version,
+                f"cannot download {ref.uri}; will retry next poll: {err}",
+            )
+            return
+        if self._missing.pop(key, None) is not None:
             log_event(
                 logger,
                 logging.INFO,
-                "model_swapped",
-                f"camera {camera_id} now runs {ref.model_version} on {detector.runtime} at "
-                f"{detector.precision} (was {current.model_version}), release {manifest.release_id}",
-                camera_id=camera_id,
+                "model_found",
+                f"model {ref.model_version} of release {manifest.release_id} is in the store now",
                 model_version=ref.model_version,
-                runtime=detector.runtime,
-                precision=detector.precision,
-                previous=current.model_version,
             )
-        self._forget_unused()
+        active = ActiveModel(detector, ref.model_version, ref.sha256, "manifest", manifest.release_id)
+        holder.swap(active)
+        self.refusals.pop(camera_id, None)
+        self.metrics.set_model(camera_id, ref.model_version, active.runtime, active.precision)
+        self.metrics.model_swaps.labels(camera_id).inc()
+        self._remember(camera_id, ref, manifest.release_id, current)
+        log_event(
+            logger,
+            logging.INFO,
+            "model_swapped",
+            f"camera {camera_id} now runs {ref.model_version} on {detector.runtime} at "
+            f"{detector.precision} (was {current.model_version}), release {manifest.release_id}",
+            camera_id=camera_id,
+            model_version=ref.model_version,
+            runtime=detector.runtime,
+            precision=detector.precision,
+            previous=current.model_version,
+            release_id=manifest.release_id,
+        )
+
+    def _note_refusal(
+        self, camera_id: str, release_id: str, ref: ModelRef, reason: str, problem: str
+    ) -> None:
+        self.refusals[camera_id] = {
+            "release_id": release_id,
+            "model_version": ref.model_version,
+            "reason": reason,
+            "problem": problem,
+        }
+
+    def _retry_missing(
+        self, camera_id: str, release_id: str, ref: ModelRef, current: ActiveModel, err: ModelRefused
+    ) -> None:
+        """The store lacks the model object (not uploaded yet?): look again after a backoff."""
+        key = (ref.model_version, ref.sha256)
+        attempts = self._missing.get(key, (0, 0.0))[0] + 1
+        delay = backoff_delay(
+            attempts, self.cfg.missing_retry_initial_s, self.cfg.missing_retry_max_s, self._rng
+        )
+        self._missing[key] = (attempts, self._clock() + delay)
+        self._note_refusal(camera_id, release_id, ref, "missing", str(err))
+        if attempts == 1:  # counted and logged once per model, however often it is looked for
+            self.metrics.model_refusals.labels("missing").inc()
+        self._once.log(
+            logging.ERROR,
+            "model_refused",
+            f"missing:{ref.model_version}:{ref.sha256}:{camera_id}",
+            f"model {ref.model_version} of release {release_id} is not in the store ({err}); "
+            f"camera {camera_id} keeps {current.model_version}; looking again with backoff "
+            f"(first in {delay:.0f} s)",
+            reason="missing",
+            model_version=ref.model_version,
+            release_id=release_id,
+            camera_id=camera_id,
+            kept_model_version=current.model_version,
+        )
 
     def _parse(self, raw: bytes) -> ReleaseManifest | None:
         try:
@@ -318,8 +443,12 @@ class ModelSync:
                 )
             return None
 
+    @staticmethod
+    def _dir_name(model_version: str, sha256: str) -> str:
+        return f"{model_version}-{sha256[:16]}"
+
     def _cache_path(self, ref: ModelRef) -> Path:
-        return self.cache_dir / f"{ref.model_version}-{ref.sha256[:16]}" / "model.onnx"
+        return self.cache_dir / self._dir_name(ref.model_version, ref.sha256) / "model.onnx"
 
     def _obtain(self, ref: ModelRef) -> Detector:
         loaded = self._loaded.get((ref.model_version, ref.sha256))
@@ -372,10 +501,61 @@ class ModelSync:
                 sizes |= current.frame_sizes
         detector.warmup(self.cfg.warmup_frames, frozenset(sizes) or None)
 
-    def _remember(self, camera_id: str, ref: ModelRef) -> None:
+    def _remember(self, camera_id: str, ref: ModelRef, release_id: str, replaced: ActiveModel) -> None:
+        """Note what ``camera_id`` runs now, from which release, and what it ran before (kept in
+        the cache for a rollback)."""
         state = self._read_state()
-        state[camera_id] = ref.to_dict()
+        old = state.get(camera_id) if isinstance(state.get(camera_id), dict) else {}
+        entry: dict = {**ref.to_dict(), "release_id": release_id}
+        if replaced.sha256 is not None:
+            entry["previous"] = {"model_version": replaced.model_version, "sha256": replaced.sha256}
+        elif isinstance(old.get("previous"), dict):
+            entry["previous"] = old["previous"]
+        state[camera_id] = entry
         write_atomic(self._state_path, json.dumps(state, indent=2).encode())
+
+    def _prune_cache(self, manifest: ReleaseManifest) -> None:
+        """Remove cached models other than each camera's current and previous one and the
+        release's canary (refused and superseded models would otherwise pile up forever)."""
+        keep: set[str] = set()
+        for holder in self.holders.values():
+            active = holder.current()
+            if active.sha256 is not None:
+                keep.add(self._dir_name(active.model_version, active.sha256))
+        for entry in self._read_state().values():
+            if not isinstance(entry, dict):
+                continue
+            for ref in (entry, entry.get("previous")):
+                if isinstance(ref, dict) and isinstance(ref.get("model_version"), str) and isinstance(
+                    ref.get("sha256"), str
+                ):
+                    keep.add(self._dir_name(ref["model_version"], ref["sha256"]))
+        if manifest.canary is not None:
+            keep.add(self._dir_name(manifest.canary.model_version, manifest.canary.sha256))
+        try:
+            entries = list(self.cache_dir.iterdir())
+        except FileNotFoundError:
+            return
+        for path in entries:
+            if not path.is_dir() or path.name in keep or not (path / "model.onnx").exists():
+                continue
+            try:
+                shutil.rmtree(path)
+            except OSError as err:
+                self._once.log(
+                    logging.WARNING,
+                    "model_cache_prune_failed",
+                    path.name,
+                    f"cannot remove the unused cached model {path}: {err}",
+                )
+                continue
+            log_event(
+                logger,
+                logging.INFO,
+                "model_cache_pruned",
+                f"removed cached model {path.name} (neither current, previous nor canary)",
+                path=str(path),
+            )
 
     def _forget_unused(self) -> None:
         in_use = {(h.current().model_version, h.current().sha256) for h in self.holders.values()}

@@ -1,16 +1,18 @@
 """Frame sources: a webcam, an RTSP/HTTP stream, a video file or a folder of images.
 
-Every source yields ``Frame`` objects from ``frames(stop)``. Live sources (webcam, stream)
-reconnect forever with exponential backoff and jitter until ``stop`` is set; file sources end
-at the end of the file (or start again with ``loop``). A frame that does not decode is counted
-in ``stats.corrupt_frames`` and skipped; a file that cannot be opened at all raises
-``SourceError`` naming it, already in ``open_source`` so a bad config fails at start-up.
+Every source yields ``Frame`` objects from ``frames(stop)``. A live source (webcam, stream)
+that cannot be opened or drops raises ``SourceError``; the camera's watchdog
+(``edge_agent.watchdog``, the one place that reconnects) calls ``frames`` again after a backoff
+set by ``reconnect_initial_s``/``reconnect_max_s``. File sources end at the end of the file
+(or start again with ``loop``); stopped early, a file is not reported as truncated. A frame
+that does not decode is counted in ``stats.corrupt_frames`` and skipped; a file that cannot be
+opened at all raises ``SourceError`` naming it, already in ``open_source`` so a bad config fails
+at start-up.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,6 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from edge_agent.backoff import backoff_delay
 from edge_agent.frames import Frame
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ class SourceConfig(BaseModel):
     folder. glob: which files of a folder are frames (sorted by name). loop: start a video or
     folder again at its end. realtime: deliver file frames at their recorded pace instead of
     as fast as they decode. folder_fps: the capture spacing given to folder images.
+    reconnect_initial_s / reconnect_max_s: the camera's one restart policy: a live source that
+    cannot be opened or drops (and a camera pipeline that dies) is started again after
+    ``reconnect_initial_s``, doubling up to ``reconnect_max_s``, jittered; back to the first
+    step after it delivered frames.
     decode_threads: FFmpeg decoding threads for a video or stream (0: FFmpeg's choice, one per
     core). 1 by default: the detector owns the cores, and a decoder thread pool beside it costs
     more CPU than it saves (640x480 MPEG-4 on 2 cores: 0.29-0.37 ms a frame with one thread,
@@ -234,8 +239,10 @@ class VideoFileSource:
                 position += 1
                 played += 1
                 pass_frames += 1
+            if stop.is_set():  # a stop is not a truncation
+                break
             self._check_complete(position)
-            if stop.is_set() or not self.cfg.loop or pass_frames == 0:
+            if not self.cfg.loop or pass_frames == 0:
                 break
             self._rewind()
         self.stats.ended = not stop.is_set()
@@ -328,23 +335,26 @@ class FolderSource:
 
 
 class LiveSource:
-    """A webcam or a network stream; reconnects with exponential backoff and jitter until stopped.
+    """A webcam or a network stream. ``frames`` opens it and reads until ``stop``; a source that
+    cannot be opened or drops raises SourceError (after yielding None, so the reader can finish
+    what it holds), and a later ``frames`` call reconnects (counted in ``stats.reconnects``).
 
     ``Frame.index`` counts frames since the source was created (it keeps counting across
     reconnects) and ``captured_at`` is this box's clock when the frame arrived.
     """
 
-    def __init__(self, camera_id: str, cfg: SourceConfig, *, rng: random.Random | None = None) -> None:
+    def __init__(self, camera_id: str, cfg: SourceConfig) -> None:
         self.camera_id = camera_id
         self.cfg = cfg
         self.description = mask_uri(cfg.uri)
         self.stats = SourceStats()
-        self._rng = rng or random.Random()
         self._errors = _ErrorLog(f"camera {camera_id} {cfg.kind} {self.description}")
         self._cap: cv2.VideoCapture | None = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._reading = False
+        self._opened_before = False
+        self._index = 0
 
     def _open_capture(self) -> cv2.VideoCapture:
         if self.cfg.kind == "webcam":
@@ -358,18 +368,15 @@ class LiveSource:
             cap = cv2.VideoCapture(self.cfg.uri, cv2.CAP_FFMPEG, params)
         return cap
 
-    def backoff_delay(self, attempt: int) -> float:
-        """Seconds to wait before reconnect ``attempt`` (1, 2, ...): doubling, capped, jittered.
-
-        The jitter (50-100% of the step) keeps many cameras that lost the same NVR from
-        reconnecting in lockstep.
-        """
-        return backoff_delay(attempt, self.cfg.reconnect_initial_s, self.cfg.reconnect_max_s, self._rng)
-
     def frames(self, stop: threading.Event) -> Iterator[Frame | None]:
+        if self._halted(stop):
+            return
+        if self._opened_before:
+            self.stats.reconnects += 1
+        self._opened_before = True
         self._reading = True
         try:
-            yield from self._read_forever(stop)
+            yield from self._read(stop)
         finally:
             # Released by the reading thread itself: freeing a capture while another thread is
             # inside its read() crashes FFmpeg.
@@ -379,48 +386,35 @@ class LiveSource:
     def _halted(self, stop: threading.Event) -> bool:
         return stop.is_set() or self._closed.is_set()
 
-    def _read_forever(self, stop: threading.Event) -> Iterator[Frame | None]:
-        index = 0
-        attempt = 0
+    def _read(self, stop: threading.Event) -> Iterator[Frame | None]:
+        cap = self._open_capture()
+        with self._lock:
+            self._cap = cap
+        if not cap.isOpened():
+            self.stats.last_error = f"cannot open {self.description}"
+            self._errors("cannot open the source")
+            raise SourceError(self.stats.last_error)
+        failed_reads = 0
         while not self._halted(stop):
-            if attempt:
-                delay = self.backoff_delay(attempt)
-                log.info("camera %s: reconnecting to %s in %.1f s", self.camera_id, self.description, delay)
-                if stop.wait(delay) or self._closed.is_set():
+            ok, raw = cap.read()
+            image = _as_bgr(raw) if ok else None
+            if image is None:
+                if ok:
+                    self.stats.corrupt_frames += 1
+                    self._errors("a frame did not decode; skipped")
+                yield None  # no frame now: the worker finishes the frames it holds
+                failed_reads += 1
+                if failed_reads >= _MAX_FAILED_READS:
                     break
-                self.stats.reconnects += 1
-            cap = self._open_capture()
-            with self._lock:
-                self._cap = cap
-            if not cap.isOpened():
-                attempt += 1
-                self.stats.last_error = f"cannot open {self.description}"
-                self._errors("cannot open the source")
-                self._release()
                 continue
             failed_reads = 0
-            while not self._halted(stop):
-                ok, raw = cap.read()
-                image = _as_bgr(raw) if ok else None
-                if image is None:
-                    if ok:
-                        self.stats.corrupt_frames += 1
-                        self._errors("a frame did not decode; skipped")
-                    yield None  # no frame now: the worker finishes the frames it holds
-                    failed_reads += 1
-                    if failed_reads >= _MAX_FAILED_READS:
-                        break
-                    continue
-                failed_reads = 0
-                attempt = 0
-                self.stats.frames_read += 1
-                yield Frame(self.camera_id, index, image, datetime.now(UTC), self.description)
-                index += 1
-            self._release()
-            if not self._halted(stop):
-                attempt += 1
-                self.stats.last_error = f"lost {self.description} after frame {index}"
-                self._errors("the stream dropped")
+            self.stats.frames_read += 1
+            yield Frame(self.camera_id, self._index, image, datetime.now(UTC), self.description)
+            self._index += 1
+        if not self._halted(stop):
+            self.stats.last_error = f"lost {self.description} after frame {self._index}"
+            self._errors("the stream dropped")
+            raise SourceError(self.stats.last_error)
 
     def _release(self) -> None:
         with self._lock:
@@ -437,8 +431,8 @@ class LiveSource:
 
 def open_source(camera_id: str, cfg: SourceConfig) -> FrameSource:
     """The source ``cfg`` describes. Files and folders are checked now (SourceError if unusable);
-    live sources connect when ``frames`` is first iterated, so a camera that is down at start-up
-    is retried instead of failing the agent."""
+    live sources connect when ``frames`` is iterated, so a camera that is down at start-up is
+    retried by its watchdog instead of failing the agent."""
     if cfg.kind == "video":
         return VideoFileSource(camera_id, cfg)
     if cfg.kind == "folder":

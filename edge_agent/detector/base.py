@@ -1,155 +1,48 @@
-"""What the rest of the agent sees of a detector: its config, its result and a small Protocol.
+"""What the rest of the agent sees of a detector: which runtime runs it, at which precision, and
+``load_detector``.
 
 The camera worker only calls ``load_detector`` and ``Detector.submit``/``detect``; which
 runtime runs the model (ONNX Runtime or OpenVINO) is an implementation detail chosen here.
+The shared types (``DetectorConfig``, ``ModelLoadError``, ``DetectionResult``, the ``Detector``
+protocol) live in ``edge_agent.detector.types`` and are re-exported here; the backends import
+only those, never this module, so there is no import cycle. The backends are imported inside the
+functions that need them, so importing the config does not load a runtime.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from edge_agent.detector.types import (
+    FASTEST_FIRST,
+    DetectionResult,
+    Detector,
+    DetectorConfig,
+    ModelLoadError,
+    PendingResult,
+    Precision,
+    PrecisionUnavailable,
+    Runtime,
+)
 
-from maskops_contracts import Detection
-from maskops_contracts.threads import default_threads
-
-Runtime = Literal["auto", "onnxruntime", "openvino"]
-Precision = Literal["auto", "fp32", "bf16"]
-#: The precisions a detector runs the released model file at, fastest first.
-FASTEST_FIRST: tuple[Literal["fp32", "bf16"], ...] = ("bf16", "fp32")
-
-
-class DetectorConfig(BaseModel):
-    """How the model runs on this box.
-
-    threads is always set explicitly on the runtime (never left to its own guess), so
-    several agents on one box can be given a share each.
-
-    streams: forward passes run at once (``threads // streams`` threads each); a camera keeps
-    that many frames in flight, so it decodes and post-processes one frame while the model
-    runs on another. Small models use many cores better this way than with all threads on one
-    pass (measured on 2 cores, YOLOv8n at 320: about 190 frames/s against 160). 1 runs one
-    frame at a time with every thread on it (lowest latency per frame). Default: ``threads``,
-    at most 4.
-
-    precision: the arithmetic the runtime runs the model in. Always set on the runtime, because
-    OpenVINO left to itself runs bfloat16 on CPUs with AMX (Xeon Sapphire Rapids and later),
-    which the release gate may never have measured.
-
-    - ``fp32``: float32, what the model was trained and judged in; every runtime and CPU
-      offers it.
-    - ``bf16``: bfloat16, much faster on CPUs with AMX and slightly less exact; OpenVINO only,
-      and only where the CPU offers it (``offered_precisions``), else the model does not load.
-      A released model runs it only if the gate measured bf16 on that runtime (its manifest's
-      ``variants``); otherwise model sync refuses that release and the camera keeps its model.
-    - ``auto`` (default): the fastest precision this box offers that the gate measured for the
-      release on this runtime (bf16 where both, else fp32); a release that measured nothing this
-      box can run on this runtime is refused. fp32 for a model given by ``model_path`` (no gate).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    runtime: Runtime = "auto"
-    precision: Precision = "auto"
-    threads: int = Field(default_factory=default_threads, ge=1)
-    streams: int | None = Field(None, ge=1, le=16)
-    conf_threshold: float = Field(0.25, ge=0.0, le=1.0)
-    iou_threshold: float = Field(0.45, gt=0.0, le=1.0)
-    max_detections: int = Field(100, ge=1)
-
-    @property
-    def resolved_streams(self) -> int:
-        """``streams``, or its default: one per thread, at most 4."""
-        return self.streams if self.streams is not None else max(1, min(self.threads, 4))
-
-
-class ModelLoadError(RuntimeError):
-    """A model file cannot be used: missing, not a model, or a shape this agent cannot decode.
-
-    ``reason`` is the label model sync counts a refusal of it under.
-    """
-
-    reason = "load_failed"
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
-
-
-class PrecisionUnavailable(ModelLoadError):
-    """The precision asked for cannot run this model here.
-
-    reason: ``precision_not_offered`` (the runtime or this CPU does not offer it) or
-    ``precision_not_measured`` (the release gate did not measure it for this model).
-    """
-
-    def __init__(self, path: Path | str, reason: str, problem: str) -> None:
-        self.reason = reason
-        super().__init__(path, problem)
-
-
-@dataclass
-class DetectionResult:
-    """The boxes the model kept on one frame (in original-frame pixels) and what it cost.
-
-    inference_ms covers letterbox, the forward pass (as the runtime timed it) and decoding:
-    what one frame costs the box, without the time it waited behind other frames in flight.
-    """
-
-    detections: list[Detection] = field(default_factory=list)
-    inference_ms: float = 0.0
-
-
-class PendingResult(Protocol):
-    """A frame whose forward pass was started."""
-
-    def result(self) -> DetectionResult:
-        """Wait for the pass; the frame's boxes in its own pixels."""
-        ...
-
-    def done(self) -> bool:
-        """True when ``result`` would not wait."""
-        ...
-
-
-@runtime_checkable
-class Detector(Protocol):
-    """A loaded model ready to run on BGR frames.
-
-    streams: how many forward passes run at once. A caller keeps about twice as many frames
-    submitted and not yet collected, so a stream never waits for the caller (more queue).
-    """
-
-    model_version: str
-    imgsz: int
-    class_names: tuple[str, ...]
-    runtime: str
-    #: "fp32" or "bf16": what the compiled model runs, read back from the runtime
-    precision: str
-    streams: int
-
-    def submit(self, image_bgr: np.ndarray) -> PendingResult:
-        """Start the model on one BGR uint8 (H, W, 3) image; collect with ``result()``."""
-        ...
-
-    def detect(self, image_bgr: np.ndarray) -> DetectionResult:
-        """Run the model on one BGR uint8 (H, W, 3) image; boxes come back in its pixels."""
-        ...
-
-    @property
-    def frame_sizes(self) -> frozenset[tuple[int, int]]:
-        """The (height, width) of the frames it has run on (a successor warms up on these)."""
-        ...
-
-    def warmup(self, n: int = 2, frame_sizes: frozenset[tuple[int, int]] | None = None) -> None:
-        """Run ``n`` dummy frames (of each size in ``frame_sizes``) so the first real frame
-        does not pay for lazy initialisation."""
-        ...
+__all__ = [
+    "FASTEST_FIRST",
+    "DetectionResult",
+    "Detector",
+    "DetectorConfig",
+    "ModelLoadError",
+    "PendingResult",
+    "Precision",
+    "PrecisionUnavailable",
+    "Runtime",
+    "choose_precision",
+    "load_detector",
+    "offered_precisions",
+    "openvino_available",
+    "resolve_runtime",
+]
 
 
 def openvino_available() -> bool:
@@ -252,7 +145,7 @@ def load_detector(
     Raises ModelLoadError naming the file when it cannot be used (PrecisionUnavailable when the
     precision cannot be run: see ``choose_precision``).
     """
-    # Imported here so that importing the config does not load a runtime.
+    # Imported here so that importing the config does not load a runtime (nor OpenCV).
     from edge_agent.detector.yolo import YoloDetector
 
     model_path = Path(model_path)

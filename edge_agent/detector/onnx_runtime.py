@@ -9,21 +9,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edge_agent.detector.backend import FinishedForward, PendingForward, split_threads
-from edge_agent.detector.base import ModelLoadError
 from edge_agent.detector.letterbox import to_input_tensor
+from edge_agent.detector.onnx_metadata import read_onnx_metadata
+from edge_agent.detector.types import FinishedForward, ModelLoadError, PendingForward, split_threads
 
-
-def read_onnx_metadata(model_path: Path) -> dict[str, str]:
-    """The export's custom metadata (YOLOv8 exports write names, imgsz, stride...)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    try:
-        session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises several unrelated types for a bad file
-        raise ModelLoadError(model_path, f"not a loadable ONNX model ({err})") from err
-    return dict(session.get_modelmeta().custom_metadata_map)
+__all__ = ["OnnxRuntimeBackend", "read_onnx_metadata"]
 
 
 class _FuturePass:

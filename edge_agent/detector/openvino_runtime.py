@@ -24,9 +24,8 @@ import openvino.properties.device as ov_device
 import openvino.properties.hint as ov_hint
 from openvino.preprocess import ColorFormat, PrePostProcessor
 
-from edge_agent.detector.backend import PendingForward
-from edge_agent.detector.base import ModelLoadError
-from edge_agent.detector.onnx_runtime import read_onnx_metadata
+from edge_agent.detector.onnx_metadata import read_onnx_metadata
+from edge_agent.detector.types import ModelLoadError, PendingForward
 
 #: The detector's precision names and OpenVINO's element types for them.
 _OV_TYPES = {"fp32": ov.Type.f32, "bf16": ov.Type.bf16}
@@ -103,7 +102,7 @@ class OpenVinoBackend:
         self.streams = streams
         self.precision = precision
         self._path = model_path
-        # OpenVINO does not expose ONNX metadata_props; read them with ONNX Runtime (always installed).
+        # OpenVINO does not expose ONNX metadata_props; read them from the file (onnx_metadata).
         self.metadata = read_onnx_metadata(model_path)
         if streams > 1:
             hint = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}

@@ -16,10 +16,15 @@ import time
 
 import numpy as np
 
-from edge_agent.detector.backend import InferenceBackend, PendingForward
-from edge_agent.detector.base import DetectionResult, DetectorConfig, ModelLoadError
 from edge_agent.detector.decode import decode_yolov8, normalise_scores
 from edge_agent.detector.letterbox import DEFAULT_STRIDE, LetterboxInfo, fit_input_shape, letterbox
+from edge_agent.detector.types import (
+    DetectionResult,
+    DetectorConfig,
+    InferenceBackend,
+    ModelLoadError,
+    PendingForward,
+)
 from maskops_contracts import CLASS_NAMES, Detection
 
 DEFAULT_IMGSZ = 640

@@ -262,7 +262,6 @@ def write_agent_config(tmp_path: Path) -> Callable[..., Path]:
             "telemetry": {"batch_rows": 10, "batch_seconds": 1},
             "http": {"enabled": False},
             "log": {"level": "INFO"},
-            "watchdog": {"restart_initial_s": 0.2, "restart_max_s": 1},
         }
         for key, value in sections.items():
             cfg[key] = (

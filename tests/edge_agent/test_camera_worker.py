@@ -155,41 +155,19 @@ def test_a_gated_frame_flushes_the_pipeline(worker_env):
     assert worker.counters.frames_analysed == 1
 
 
-def test_without_a_model_frames_still_give_telemetry(worker_env):
+def test_without_a_model_frames_still_give_telemetry_and_are_counted_apart(worker_env):
     worker, _, _, rows = worker_env
     worker.process(_frame(0))
-    assert worker.counters.frames_analysed == 1
+    # the detector did not run on it: not "analysed", but counted (summary, /healthz, metrics)
+    assert (worker.counters.frames_analysed, worker.counters.frames_without_model) == (0, 1)
+    assert worker.metrics.registry.get_sample_value(
+        "maskops_edge_frames_without_model_total", {"camera": "cam"}
+    ) == 1
+    assert worker.health()["frames_without_model"] == 1
     assert rows[0].model_version == "none" and rows[0].num_detections == 0
     assert (rows[0].runtime, rows[0].precision) == (None, None)
     health = worker.health()
     assert (health["model_version"], health["runtime"], health["precision"]) == ("none", None, None)
-
-
-def test_restart_backoff_starts_anew_after_a_source_delivered_frames(worker_env, monkeypatch):
-    """A live camera that fails three times in a row waits longer each time; once it has run
-    and delivered frames, its next failure waits the short first step again, not the cap."""
-    worker, *_ = worker_env
-    worker.watchdog = WatchdogConfig(restart_initial_s=1.0, restart_max_s=60.0)
-    delivered = iter([False, False, False, True, False])
-    waits: list[float] = []
-
-    def run_once():
-        if next(delivered):
-            worker.counters.frames_read += 5
-        return "restart"
-
-    def wait(delay):
-        waits.append(delay)
-        if len(waits) == 5:
-            worker.stop.set()
-        return worker.stop.is_set()
-
-    monkeypatch.setattr(worker, "_run_source_once", run_once)
-    monkeypatch.setattr(worker.stop, "wait", wait)
-    worker._run()
-    steps = [1, 2, 4, 1, 2]  # attempts 1, 2, 3, then 1 again after frames, then 2
-    assert [step * 0.5 <= w <= step for w, step in zip(waits, steps, strict=True)] == [True] * 5
-    assert worker.counters.restarts == 5
 
 
 def test_frames_in_flight_finish_while_a_live_stream_stalls(worker_env, monkeypatch):
@@ -218,6 +196,29 @@ def test_frames_in_flight_finish_while_a_live_stream_stalls(worker_env, monkeypa
             pass
 
     monkeypatch.setattr(camera_worker, "open_source", lambda camera_id, cfg: StallingStream())
-    worker._run_source_once()
+    worker.run_once()
     assert seen_after_stall == [2]
     assert [r.ts.second for r in rows] == [0, 1]
+
+
+def test_a_file_source_waits_a_bounded_time_for_its_first_model(worker_env, caplog):
+    """No model and no first poll yet: the wait ends at its bound, logged, and the frames read
+    after it are counted as frames without a model."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="edge_agent")
+    worker, holder, detector, _ = worker_env
+    worker.first_model_wait_s = 0.2
+    worker.first_poll_done = threading.Event()  # never set: model sync is still polling
+    worker.wait_for_first_model()
+    events = [getattr(r, "event", None) for r in caplog.records]
+    assert "camera_waiting_for_model" in events and "camera_no_model" in events
+
+    # a model that arrives during the wait ends it at once
+    caplog.clear()
+    active = detector("v1", streams=1)
+    threading.Timer(0.05, holder.swap, [active]).start()
+    worker.first_model_wait_s = 600
+    worker.wait_for_first_model()  # returns when the swap lands (not after 600 s)
+    assert holder.current().model_version == "v1"
+    assert "camera_model_ready" in [getattr(r, "event", None) for r in caplog.records]

@@ -97,3 +97,25 @@ def test_cli_validate_config(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
     assert main(["validate-config", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read the config file" in capsys.readouterr().err
+
+
+def test_a_key_given_twice_is_an_error_naming_the_key_and_the_line() -> None:
+    text = MINIMAL.replace(
+        "      uri: clips/door.mp4\n",
+        "      uri: clips/door.mp4\n    source:\n      kind: folder\n      uri: x\n",
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "agent.yaml")
+    [problem] = info.value.problems
+    assert problem.startswith("agent.yaml:8: ")
+    assert "duplicate key 'source' (first given on line 5)" in problem
+    with pytest.raises(ConfigError, match=r"agent\.yaml:2: .*duplicate key 'agent_id'"):
+        parse_config("agent_id: a\nagent_id: b\n", "agent.yaml")
+
+
+def test_the_renamed_restart_keys_say_where_they_went() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(MINIMAL + "watchdog:\n  restart_initial_s: 2\n", "agent.yaml")
+    [problem] = info.value.problems
+    assert problem.startswith("agent.yaml:13: watchdog:")
+    assert "restart_initial_s was replaced by cameras[].source.reconnect_initial_s" in problem

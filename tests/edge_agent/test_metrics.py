@@ -28,7 +28,7 @@ def test_metrics_and_healthz_endpoints(tmp_path: Path) -> None:
     outbox.enqueue("sample", [OutboxPart("samples/c/2026-11-23/a.jpg", b"x" * 10, "image/jpeg")], 0.5)
     metrics.watch_outbox(outbox.stats)
     metrics.frames_skipped.labels("cam-a", "fps_cap").inc(3)
-    metrics.inference_ms.labels("cam-a").observe(12.0)
+    metrics.inference_seconds.labels("cam-a").observe(0.012)
     metrics.model_refusals.labels("sha256_mismatch").inc()
     metrics.set_model("cam-a", "v1", "openvino", "fp32")
     metrics.set_model("cam-a", "v1", "openvino", "bf16")  # same model, now at bf16: one series
@@ -55,9 +55,14 @@ def test_metrics_and_healthz_endpoints(tmp_path: Path) -> None:
             'runtime="none"} 1.0',
             'maskops_edge_outbox_depth{kind="sample"} 1.0',
             "maskops_edge_outbox_bytes 10.0",
-            'maskops_edge_inference_ms_count{camera="cam-a"} 1.0',
+            'maskops_edge_inference_seconds_count{camera="cam-a"} 1.0',
+            # Prometheus' base unit: seconds, with buckets in seconds (12 ms is within 20 ms)
+            'maskops_edge_inference_seconds_bucket{camera="cam-a",le="0.01"} 0.0',
+            'maskops_edge_inference_seconds_bucket{camera="cam-a",le="0.02"} 1.0',
+            'maskops_edge_inference_seconds_sum{camera="cam-a"} 0.012',
         ):
             assert line in text, line
+        assert "maskops_edge_inference_ms" not in text
         assert 'model_version="v1"' not in text and 'precision="fp32"' not in text
         assert fetch(base + "/healthz") == (200, b'{"status": "ok"}')
         state["healthy"] = False

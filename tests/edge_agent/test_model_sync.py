@@ -318,3 +318,76 @@ def test_a_release_measured_on_another_runtime_only_is_refused(env, make_yolo_on
     active = holders["cam-a"].current()
     assert (active.model_version, active.runtime, active.precision) == ("v2", "onnxruntime", "fp32")
     assert model_info(metrics, "cam-a", "v2", runtime="onnxruntime", precision="fp32") == 1
+
+
+# ---------------------------------------------------------------- loose ends (issue 9)
+def test_a_missing_model_object_is_looked_for_again_with_backoff(tmp_path: Path, make_yolo_onnx) -> None:
+    """The manifest was written before the upload finished: once the object is there (and the
+    backoff has passed) the cameras run it; it is not refused for the life of the process."""
+    store = LocalDirTransport(tmp_path / "store")
+    metrics = AgentMetrics()
+    holders = {"cam-a": ModelHolder("cam-a")}
+    now = [0.0]
+    sync = ModelSync(
+        ModelSyncConfig(warmup_frames=0, missing_retry_initial_s=10, missing_retry_max_s=100),
+        DetectorConfig(threads=1),
+        store,
+        tmp_path / "models",
+        holders,
+        metrics,
+        clock=lambda: now[0],
+    )
+    data = make_yolo_onnx(BOX_A, name="v5.onnx").read_bytes()
+    ref = ModelRef(model_version="v5", uri=model_key("v5"), sha256=hashlib.sha256(data).hexdigest(), imgsz=64)
+    release(store, "r1", ref)  # the object itself is not uploaded yet
+    sync.poll_once()
+    assert holders["cam-a"].current().detector is None and refusals(metrics, "missing") == 1
+    assert sync.refusals["cam-a"]["reason"] == "missing"
+    store.put(model_key("v5"), data, "application/octet-stream")
+    now[0] = 4.0  # before the first retry is due (at most 10 s): not looked for yet
+    sync.poll_once()
+    assert holders["cam-a"].current().detector is None
+    now[0] = 10.5
+    sync.poll_once()
+    active = holders["cam-a"].current()
+    assert (active.model_version, active.release_id) == ("v5", "r1")
+    assert refusals(metrics, "missing") == 1  # counted once, not once per look
+    assert sync.refusals == {}
+
+
+def test_the_model_cache_keeps_current_previous_and_canary_only(env, make_yolo_onnx, tmp_path: Path) -> None:
+    store, metrics, holders, make_sync = env
+    cache = tmp_path / "data" / "models"
+    sync = make_sync()
+
+    def cached() -> set[str]:
+        return {p.parent.name.split("-")[0] for p in cache.glob("*/model.onnx")}
+
+    refs = {
+        v: publish(store, v, make_yolo_onnx(box, name=f"{v}.onnx").read_bytes())
+        for v, box in (("v1", BOX_A), ("v2", BOX_B), ("v3", BOX_A), ("v4", BOX_B))
+    }
+    release(store, "r1", refs["v1"])
+    sync.poll_once()
+    release(store, "r2", refs["v2"])
+    sync.poll_once()
+    assert cached() == {"v1", "v2"}  # current and previous
+    # a refused model (the sha256 matches, but it is no model) is not kept either
+    release(store, "r-bad", publish(store, "v9", b"not a model at all"))
+    sync.poll_once()
+    assert refusals(metrics, "load_failed") == 1
+    assert cached() == {"v1", "v2"}
+    canary = CanaryModel(**refs["v4"].__dict__, cameras=("cam-b",))
+    release(store, "r3", refs["v3"], canary)
+    sync.poll_once()
+    assert holders["cam-a"].current().model_version == "v3"
+    assert holders["cam-b"].current().model_version == "v4"
+    # cam-a runs v3 (was v2), cam-b the canary v4 (was v2): v1 is superseded
+    assert cached() == {"v2", "v3", "v4"}
+    state = json.loads((cache / "active.json").read_text())
+    assert state["cam-a"]["previous"]["model_version"] == "v2" and state["cam-a"]["release_id"] == "r3"
+    # the files that stay are whole: a restart runs them from the cache
+    fresh = {"cam-a": ModelHolder("cam-a"), "cam-b": ModelHolder("cam-b")}
+    make_sync(fresh).restore(None, "local")
+    assert {h.current().origin for h in fresh.values()} == {"cache"}
+    assert fresh["cam-b"].current().release_id == "r3"

@@ -92,11 +92,23 @@ def test_store_outage_loses_and_duplicates_nothing(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
-    moto_s3.stop()  # the store disappears mid-run
-    time.sleep(2.0)
-    moto_s3.start()  # and comes back on the same port, with its bucket
-    out, err = proc.communicate(timeout=120)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    # Conditions, not sleeps, so a slow or loaded machine sees the same story: the store goes away
+    # once uploads work, and comes back (same port, same bucket) only after the agent noticed.
+    wait_for(lambda: moto_s3.keys("samples/"), timeout=120, what="the first uploaded sample")
+    moto_s3.stop()
+    wait_for(
+        lambda: any('"outbox_upload_failed"' in line for line in list(lines)),
+        timeout=120,
+        what="the agent to notice the outage",
+    )
+    moto_s3.start()
+    out = proc.stdout.read()
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    err = "".join(lines)
     assert proc.returncode == 0, err[-3000:]
     events = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     names = [e["event"] for e in events]
@@ -122,10 +134,15 @@ def test_sigkill_during_uploads_loses_no_kept_sample(
     config = write_agent_config([camera], s3_store(moto_s3), detector={"model_path": str(fake_model_path)})
     env = {**os.environ, **s3_test_env}
     rng = random.Random(7)
+    outbox = tmp_path / "data" / "outbox"
     for kill in range(10):
         proc = subprocess.Popen(
             agent_cmd(config), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        if kill == 0:
+            # the first kill waits for a kept sample (a loaded machine starts slowly), so there is
+            # always something to lose; the other nine land wherever the agent happens to be
+            wait_for(lambda: _kept_samples(outbox) > 0, timeout=120, what="the first kept sample")
         time.sleep(rng.uniform(1.0, 2.0))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
@@ -150,6 +167,14 @@ def test_sigkill_during_uploads_loses_no_kept_sample(
     assert proc.returncode == 0, proc.stderr[-3000:]
     kept = assert_store_matches_ledger(moto_s3, tmp_path / "data")
     assert set(ledger) & kept == {k for k in ledger if k.startswith("samples/") and ledger[k] != "evicted"}
+
+
+def _kept_samples(outbox: Path) -> int:
+    """Samples in the outbox ledger so far (0 while the agent has not created it yet)."""
+    try:
+        return sum(k.startswith("samples/") for k in read_ledger(outbox))
+    except Exception:  # not created yet, or locked for a moment by the writer
+        return 0
 
 
 def wait_for(predicate, timeout: float = 20.0, what: str = "condition") -> None:
