@@ -30,10 +30,10 @@ def main() -> None:
     parser.add_argument("--run-id", default=None)
     args = parser.parse_args()
 
-    from faster_coco_eval import COCO, COCOeval_faster
-
     from edge_agent.detector import DetectorConfig, load_detector
+    from maskops_assets.evaluation.crosscheck import faster_coco_map
     from maskops_assets.evaluation.metrics import MAP_CONF_THRESHOLD, MAP_MAX_DETECTIONS, split_images
+    from maskops_assets.evaluation.operating_point import LabeledBox
 
     images, class_names = split_images(args.data_yaml, args.split)
     cfg = DetectorConfig(
@@ -45,41 +45,20 @@ def main() -> None:
         max_detections=MAP_MAX_DETECTIONS,
     )
     detector = load_detector(args.onnx, model_version="crosscheck", cfg=cfg, imgsz=args.imgsz)
-    index = {name: k + 1 for k, name in enumerate(class_names)}
-    gt = {"images": [], "annotations": [], "categories": [{"id": i, "name": n} for n, i in index.items()]}
-    dt = []
-    for image_id, image in enumerate(images, start=1):
-        gt["images"].append({"id": image_id, "width": image.width, "height": image.height})
-        for b in image.boxes:
-            gt["annotations"].append(
-                {
-                    "id": len(gt["annotations"]) + 1,
-                    "image_id": image_id,
-                    "category_id": index[b.class_name],
-                    "bbox": [b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1],
-                    "area": b.area,
-                    "iscrowd": 0,
-                }
+    index = {name: k for k, name in enumerate(class_names)}
+    pairs = []
+    for image in images:
+        found = detector.detect(cv2.imread(str(image.image))).detections
+        pairs.append(
+            (
+                [LabeledBox((b.x1, b.y1, b.x2, b.y2), index[b.class_name]) for b in image.boxes],
+                [LabeledBox(d.box, index[d.class_name], d.confidence) for d in found],
             )
-        for d in detector.detect(cv2.imread(str(image.image))).detections:
-            x1, y1, x2, y2 = d.box
-            dt.append(
-                {
-                    "image_id": image_id,
-                    "category_id": index[d.class_name],
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": d.confidence,
-                }
-            )
-    truth = COCO(gt)
-    evaluator = COCOeval_faster(truth, truth.loadRes(dt), "bbox", print_function=lambda *a: None)
-    evaluator.evaluate()
-    evaluator.accumulate()
-    evaluator.summarize()
+        )
+    map50, map50_95 = faster_coco_map(pairs, len(class_names))
     print(
         f"faster-coco-eval on the edge detector ({detector.runtime} {detector.precision}), "
-        f"{len(images)} images of '{args.split}': mAP50 {evaluator.stats[1]:.4f} "
-        f"mAP50-95 {evaluator.stats[0]:.4f}"
+        f"{len(images)} images of '{args.split}': mAP50 {map50:.4f} mAP50-95 {map50_95:.4f}"
     )
     if args.mlflow_uri and args.run_id:
         import mlflow
@@ -88,8 +67,8 @@ def main() -> None:
         gate50, gate = metrics.get("eval_test_map50"), metrics.get("eval_test_map50_95")
         print(f"release gate recorded on MLflow run {args.run_id}: mAP50 {gate50:.4f} mAP50-95 {gate:.4f}")
         print(
-            f"difference: mAP50 {abs(gate50 - evaluator.stats[1]):.4f} "
-            f"mAP50-95 {abs(gate - evaluator.stats[0]):.4f} (target <= 0.005)"
+            f"difference: mAP50 {abs(gate50 - map50):.4f} "
+            f"mAP50-95 {abs(gate - map50_95):.4f} (target <= 0.005)"
         )
 
 

@@ -5,50 +5,13 @@ import numpy as np
 import pytest
 
 from maskops_assets.evaluation.coco_scores import coco_scores
+from maskops_assets.evaluation.crosscheck import faster_coco_map
 from maskops_assets.evaluation.operating_point import LabeledBox, confusion_matrix, precision_recall
 
 GT = [
     ([LabeledBox((10, 10, 50, 50), 0), LabeledBox((60, 60, 100, 100), 1)], "image 1"),
     ([LabeledBox((20, 20, 70, 70), 0)], "image 2"),
 ]
-
-
-def _faster_coco(images, num_classes):
-    """mAP50-95 and mAP50 of the same boxes by faster-coco-eval (an independent implementation)."""
-    from faster_coco_eval import COCO, COCOeval_faster
-
-    gt = {"images": [], "annotations": [], "categories": [{"id": k + 1} for k in range(num_classes)]}
-    results = []
-    for image_id, (truths, found) in enumerate(images, start=1):
-        gt["images"].append({"id": image_id, "width": 200, "height": 200})
-        for t in truths:
-            x1, y1, x2, y2 = t.box
-            gt["annotations"].append(
-                {
-                    "id": len(gt["annotations"]) + 1,
-                    "image_id": image_id,
-                    "category_id": t.class_index + 1,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "area": (x2 - x1) * (y2 - y1),
-                    "iscrowd": 0,
-                }
-            )
-        for d in found:
-            x1, y1, x2, y2 = d.box
-            results.append(
-                {
-                    "image_id": image_id,
-                    "category_id": d.class_index + 1,
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": d.score,
-                }
-            )
-    truth = COCO(gt)
-    evaluator = COCOeval_faster(truth, truth.loadRes(results), "bbox", print_function=lambda *a: None)
-    evaluator.evaluate()
-    evaluator.accumulate()
-    evaluator.summarize()
-    return float(evaluator.stats[0]), float(evaluator.stats[1])
 
 
 def test_perfect_detections_score_one_and_a_miss_scores_zero():
@@ -86,7 +49,7 @@ def test_scores_agree_with_a_second_coco_implementation():
             )
         images.append((truths, found))
     ours = coco_scores(images, 3)
-    theirs_map, theirs_map50 = _faster_coco(images, 3)
+    theirs_map50, theirs_map = faster_coco_map(images, 3)
     assert 0.2 < ours.map50 < 0.99  # a case with something to get wrong
     assert ours.map50 == pytest.approx(theirs_map50, abs=1e-6)
     assert ours.map50_95 == pytest.approx(theirs_map, abs=1e-6)

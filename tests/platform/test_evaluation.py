@@ -14,6 +14,7 @@ import pytest
 
 from edge_agent.detector import DetectorConfig, load_detector
 from maskops_assets.datasets.yolo import read_yolo
+from maskops_assets.evaluation.crosscheck import faster_coco_map
 from maskops_assets.evaluation.latency import measure_onnx_latency
 from maskops_assets.evaluation.metrics import (
     MAP_CONF_THRESHOLD,
@@ -22,6 +23,7 @@ from maskops_assets.evaluation.metrics import (
     EvaluationResult,
     evaluate_on_edge,
 )
+from maskops_assets.evaluation.operating_point import LabeledBox
 from maskops_assets.evaluation.plots import render_plots
 from maskops_assets.training.export import export_onnx
 from maskops_contracts import CLASS_NAMES
@@ -54,45 +56,17 @@ def _edge_output(onnx: Path, data_yaml: Path, runtime: str = "auto"):
 def test_gate_figures_are_cocoeval_of_the_edge_detectors_output(evaluated, tiny_data_yaml):
     """An independent COCO evaluator (faster-coco-eval) on the edge detector's own boxes gives the
     figures the gate recorded: the gate measures what the camera runs."""
-    from faster_coco_eval import COCO, COCOeval_faster
-
     result, exported, _, _ = evaluated
     images, outputs = _edge_output(exported.onnx, tiny_data_yaml)
-    index = {name: k + 1 for k, name in enumerate(CLASS_NAMES)}
-    gt = {"images": [], "annotations": [], "categories": [{"id": i} for i in index.values()]}
-    dt = []
-    for image_id, (image, found) in enumerate(zip(images, outputs, strict=True), start=1):
-        gt["images"].append({"id": image_id, "width": image.width, "height": image.height})
-        for b in image.boxes:
-            gt["annotations"].append(
-                {
-                    "id": len(gt["annotations"]) + 1,
-                    "image_id": image_id,
-                    "category_id": index[b.class_name],
-                    "bbox": [b.x1, b.y1, b.x2 - b.x1, b.y2 - b.y1],
-                    "area": b.area,
-                    "iscrowd": 0,
-                }
-            )
-        for d in found:
-            x1, y1, x2, y2 = d.box
-            dt.append(
-                {
-                    "image_id": image_id,
-                    "category_id": index[d.class_name],
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "score": d.confidence,
-                }
-            )
-    if dt:
-        truth = COCO(gt)
-        check = COCOeval_faster(truth, truth.loadRes(dt), "bbox", print_function=lambda *a: None)
-        check.evaluate()
-        check.accumulate()
-        check.summarize()
-        expected_map50, expected_map = max(float(check.stats[1]), 0.0), max(float(check.stats[0]), 0.0)
-    else:  # nothing found at all: COCO's AP is 0
-        expected_map50 = expected_map = 0.0
+    index = {name: k for k, name in enumerate(CLASS_NAMES)}
+    pairs = [
+        (
+            [LabeledBox((b.x1, b.y1, b.x2, b.y2), index[b.class_name]) for b in image.boxes],
+            [LabeledBox(d.box, index[d.class_name], d.confidence) for d in found],
+        )
+        for image, found in zip(images, outputs, strict=True)
+    ]
+    expected_map50, expected_map = faster_coco_map(pairs, len(CLASS_NAMES))
     assert result.map50 == pytest.approx(expected_map50, abs=1e-6)
     assert result.map50_95 == pytest.approx(expected_map, abs=1e-6)
     assert result.runtime in {"openvino", "onnxruntime"} and result.inference_precision == "fp32"
