@@ -1,4 +1,4 @@
-"""A kept frame as the store wants it: the JPEG named by its content hash and its SampleRecord."""
+"""A kept frame as the outbox wants it: encoded here, packaged by the contract's ``package_sample``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from edge_agent.detector.types import DetectionResult
 from edge_agent.frames import Frame
 from edge_agent.outbox import OutboxPart
 from edge_agent.sampler import SamplingDecision
-from maskops_contracts import ContractError, SampleRecord, sample_key
-from maskops_contracts.sample import content_sample_id
+from maskops_contracts import ContractError
+from maskops_contracts.packaging import package_sample as package_for_store
 
 
 def package_sample(
@@ -26,12 +26,10 @@ def package_sample(
     ok, buf = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
     if not ok:
         raise RuntimeError(f"JPEG encoding of frame {frame.index} failed")
-    jpg = buf.tobytes()
-    sample_id = content_sample_id(jpg)
     try:
-        record = SampleRecord(
+        packaged = package_for_store(
+            buf.tobytes(),
             camera_id=camera_id,
-            sample_id=sample_id,
             captured_at=frame.captured_at,
             source=frame.source,
             frame_index=frame.index,
@@ -39,15 +37,8 @@ def package_sample(
             reason=keep.reason,
             width=frame.width,
             height=frame.height,
-            detections=tuple(result.detections),
+            detections=result.detections,
         )
     except ContractError as err:
         raise RuntimeError(f"sample record of frame {frame.index} breaks the contract: {err}") from err
-    return [
-        OutboxPart(sample_key(camera_id, record.date, sample_id, "jpg"), jpg, "image/jpeg"),
-        OutboxPart(
-            sample_key(camera_id, record.date, sample_id, "json"),
-            record.to_json().encode("utf-8"),
-            "application/json",
-        ),
-    ]
+    return [OutboxPart(part.key, part.data, part.content_type) for part in packaged.parts]

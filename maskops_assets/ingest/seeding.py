@@ -1,8 +1,9 @@
 """Play a camera without a camera: sample records from a synthetic clip, and a reviewer's export.
 
 The demo and the tests use this to put realistic uploads in the store (``samples/...jpg`` +
-``.json`` as the edge agent writes them) and to stand in for a human reviewer by writing the
-clip's ground truth for those samples as a YOLO export that ``reviewed_labels`` can import.
+``.json``, packaged by the same contract function the edge agent uses) and to stand in for a human
+reviewer by writing the clip's ground truth for those samples as a YOLO export that
+``reviewed_labels`` can import.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import cv2
 from maskops_assets.datasets.annotations import AnnotationSet, BoxAnnotation, ImageAnnotation
 from maskops_assets.datasets.yolo import write_yolo
 from maskops_assets.store import ObjectStore
-from maskops_contracts import Detection, SampleRecord, SamplingReason, sample_key
+from maskops_contracts import Detection, SampleRecord, SamplingReason
 from maskops_contracts.classes import CLASS_NAMES
-from maskops_contracts.sample import content_sample_id
+from maskops_contracts.packaging import package_sample
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,9 @@ def seed_samples_from_video(
 
 
 def _upload(store, work_dir, frame, boxes, camera_id, frame_index, start, video) -> SeededSample:
-    ok, encoded = cv2.imencode(".jpg", frame)
+    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])  # the agent's quality
     if not ok:
         raise RuntimeError(f"could not encode frame {frame_index} of {video} as JPEG")
-    data = encoded.tobytes()
-    sample_id = content_sample_id(data)
     height, width = frame.shape[:2]
     # The "model" that kept the frame is unsure: a low, flat confidence on the true class.
     detections = tuple(
@@ -92,9 +91,10 @@ def _upload(store, work_dir, frame, boxes, camera_id, frame_index, start, video)
         )
         for b in boxes
     )
-    record = SampleRecord(
+    # packaged exactly as the edge agent packages a kept frame (one function, in the contracts)
+    packaged = package_sample(
+        encoded.tobytes(),
         camera_id=camera_id,
-        sample_id=sample_id,
         captured_at=start + timedelta(seconds=frame_index / 15),
         source=str(video),
         frame_index=frame_index,
@@ -104,16 +104,13 @@ def _upload(store, work_dir, frame, boxes, camera_id, frame_index, start, video)
         height=height,
         detections=detections,
     )
-    store.put_bytes(sample_key(camera_id, record.captured_at, sample_id, "jpg"), data, "image/jpeg")
-    store.put_bytes(
-        sample_key(camera_id, record.captured_at, sample_id, "json"),
-        record.to_json().encode(),
-        "application/json",
-    )
-    local = work_dir / "frames" / f"{sample_id}.jpg"
+    for part in packaged.parts:
+        store.put_bytes(part.key, part.data, part.content_type)
+    jpeg = packaged.parts[0].data
+    local = work_dir / "frames" / f"{packaged.record.sample_id}.jpg"
     local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(data)
-    return SeededSample(record=record, image_path=local, boxes=tuple(boxes))
+    local.write_bytes(jpeg)
+    return SeededSample(record=packaged.record, image_path=local, boxes=tuple(boxes))
 
 
 def write_review_export(samples: list[SeededSample], out_dir: Path) -> Path:
