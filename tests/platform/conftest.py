@@ -1,49 +1,14 @@
 """Fixtures shared by the platform tests (P1 data side and P2 model side): add, never edit others'.
 
-Everything real but small: a moto S3 server on loopback, a temporary MASKOPS_HOME, a SQLite-backed
-Dagster instance in a temp dir.
+Everything real but small: a temporary MASKOPS_HOME and a SQLite-backed Dagster instance in a temp
+dir; the moto S3 server and its buckets come from the root conftest.
 """
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """A real S3 API (moto's server) on 127.0.0.1; one per test session."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty bucket on the moto server (dummy credentials for this test only)."""
-    import boto3
-
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    name = "maskops-" + "".join(c for c in request.node.name.lower() if c.isalnum())[:40]
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture
