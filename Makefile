@@ -3,7 +3,7 @@
 PY := .venv/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 
-.PHONY: venv demo test lint ui bench-learnability bench-edge clean-var
+.PHONY: venv demo test lint ui labelstudio bench-learnability bench-edge clean-var prod-up prod-down
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -23,6 +23,19 @@ lint: venv
 ## Dagster UI on http://127.0.0.1:3000 with the project's own DAGSTER_HOME.
 ui: venv
 	bash scripts/dagster-dev.sh
+
+## Label Studio on http://127.0.0.1:8080 (own venv .venv-labelstudio, data in var/labelstudio):
+## bootstraps a user, token and the maskops project, and prints how to connect maskops to it.
+labelstudio: venv
+	bash scripts/labelstudio.sh
+
+## The production profile on loopback: PostgreSQL, S3 (moto), MLflow server, Dagster code server,
+## daemon and webserver as separate processes (docs/production.md); settings in var/prod/env.
+prod-up: venv
+	bash scripts/prod-up.sh
+
+prod-down:
+	bash scripts/prod-down.sh
 
 bench-learnability: venv
 	$(PY) bench/learnability.py

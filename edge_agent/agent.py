@@ -6,7 +6,9 @@ the upload thread and model sync. Every tick it seals old telemetry batches and 
 source counters into metrics. On stop (SIGTERM/SIGINT, or every file/folder source ended with
 ``until_sources_end``, which then stops the stream and webcam cameras too) it stops the
 cameras, flushes telemetry, drains the outbox for up to ``outbox.drain_timeout_s`` (without
-limit in ``until_sources_end`` mode, which promises a drained outbox) and returns a summary.
+limit in ``until_sources_end`` mode, which promises a drained outbox), writes a final status and
+returns a summary. Every ``status_interval_s`` a heartbeat goes to ``agents/<agent_id>/status.json``
+(``edge_agent.status``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from edge_agent.logs import log_event
 from edge_agent.metrics import AgentMetrics, MetricsServer
 from edge_agent.model_sync import ModelHolder, ModelSync
 from edge_agent.outbox import Outbox
+from edge_agent.status import ManifestView, StatusPublisher, StatusReporter
 from edge_agent.telemetry import TelemetryBatcher
 from edge_agent.transport import Transport, build_transport
 
@@ -75,6 +78,26 @@ class EdgeAgent:
             for c in cameras
         ]
         self.disabled = [c.camera_id for c in cfg.cameras if not c.enabled]
+        # the heartbeat: latest-wins through the outbox's store transport, not queued (status.py)
+        self.status = StatusReporter(
+            cfg.agent_id,
+            self.workers,
+            disabled=self.disabled,
+            model_sync=self.model_sync,
+            outbox=self.outbox,
+            manifests=ManifestView(self.transport),
+            interval_s=cfg.status_interval_s or None,
+        )
+        self.status_publisher = StatusPublisher(
+            self.outbox.transport,
+            cfg.agent_id,
+            self.status.build,
+            interval_s=cfg.status_interval_s,
+            retry_initial_s=cfg.outbox.retry_initial_s,
+            retry_max_s=cfg.outbox.retry_max_s,
+        )
+        self._status_stop = threading.Event()
+        self._status_thread: threading.Thread | None = None
         self.http: MetricsServer | None = None
         self._sync_thread: threading.Thread | None = None
         self._started_at = time.monotonic()
@@ -161,6 +184,10 @@ class EdgeAgent:
         if self.cfg.model_sync.enabled:
             self._sync_thread = threading.Thread(target=self._sync_loop, name="model-sync", daemon=True)
             self._sync_thread.start()
+        self.status.restart()
+        if self.cfg.status_interval_s > 0:
+            self._status_thread = threading.Thread(target=self._status_loop, name="status", daemon=True)
+            self._status_thread.start()
         try:
             self._supervise()
         finally:
@@ -174,6 +201,36 @@ class EdgeAgent:
             logger.exception(
                 "model sync stopped after an unexpected error; cameras keep their models",
                 extra={"event": "model_sync_crashed"},
+            )
+
+    def _status_loop(self) -> None:
+        try:
+            self.status_publisher.run(self._status_stop)
+        except Exception:  # a heartbeat bug must never take the cameras down with it
+            logger.exception(
+                "the status heartbeat stopped after an unexpected error; cameras keep running",
+                extra={"event": "status_crashed"},
+            )
+
+    def _final_status(self) -> None:
+        """One last heartbeat after the drain: final counters, cameras stopped or ended."""
+        self._status_stop.set()
+        if self._status_thread is not None:
+            self._status_thread.join(timeout=30)
+        if self.cfg.status_interval_s <= 0:
+            return
+        try:
+            sent = self.status_publisher.publish_now()
+        except Exception:
+            logger.exception("cannot build the final status", extra={"event": "status_crashed"})
+            return
+        if not sent:
+            log_event(
+                logger,
+                logging.WARNING,
+                "final_status_not_sent",
+                f"the final status did not reach {self.transport.describe()}; the platform sees the "
+                "last one sent",
             )
 
     def _supervise(self) -> None:
@@ -214,6 +271,7 @@ class EdgeAgent:
                 f"{stats.total_depth} items still queued on disk; they are uploaded at the next start",
                 depth=stats.total_depth,
             )
+        self._final_status()
         self.outbox.close()
         if self._sync_thread is not None:
             self._sync_thread.join(timeout=5)

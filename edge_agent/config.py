@@ -120,6 +120,9 @@ class AgentConfig(BaseModel):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     model_sync: ModelSyncConfig = Field(default_factory=ModelSyncConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    #: Seconds between heartbeats to ``agents/<agent_id>/status.json`` (``edge_agent.status``);
+    #: 0 turns them off. The platform flags cameras silent for 10 min by default: keep it well below.
+    status_interval_s: float = Field(default=60.0, ge=0, le=3600)
     http: HttpConfig = Field(default_factory=HttpConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig)

@@ -28,9 +28,11 @@ not run and why (``/healthz``), while ``ModelHolder.current`` says what it runs.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import logging
+import platform
 import random
 import shutil
 import threading
@@ -138,6 +140,20 @@ class ModelHolder:
             return self._active
 
 
+def return_freed_memory() -> bool:
+    """Give the heap pages that freed objects left behind back to the OS (glibc's
+    ``malloc_trim``); False where there is no glibc. A replaced model's compiled graph is tens of
+    MB, partly small allocations that glibc would otherwise keep in its heap; trimming keeps the
+    resident size from creeping up swap after swap (bench/edge_throughput.py draws it)."""
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
 class ModelRefused(Exception):
     """A model the manifest names cannot be used; ``reason`` is the metric label."""
 
@@ -175,6 +191,9 @@ class ModelSync:
         #: model objects the store lacked: (attempts so far, clock time of the next try)
         self._missing: dict[tuple[str, str], tuple[int, float]] = {}
         self._bad_manifests: set[str] = set()
+        #: a replaced model was let go at the last poll: hand its memory back at the next one
+        #: (by then the frames that were still in flight on it are done)
+        self._trim_due = False
         self._once = OnceLogger(logger)
         self._clock = clock
         self._rng = rng or random.Random()
@@ -287,6 +306,9 @@ class ModelSync:
 
     def poll_once(self) -> None:
         """Read the manifest once and move cameras to the models it names."""
+        if self._trim_due:
+            self._trim_due = False
+            return_freed_memory()
         try:
             raw = self.transport.get(MANIFEST_KEY)
         except TransportError as err:
@@ -456,16 +478,21 @@ class ModelSync:
             return loaded
         path = self._cache_path(ref)
         if not (path.is_file() and sha256_file(path) == ref.sha256):
-            data = self.transport.get(ref.uri)
-            if data is None:
-                raise ModelRefused("missing", f"{ref.uri} is not in {self.transport.describe()}")
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != ref.sha256:
-                raise ModelRefused(
-                    "sha256_mismatch", f"{ref.uri} has sha256 {actual}, the manifest says {ref.sha256}"
-                )
-            write_atomic(path, data)
+            self._download(ref, path)
         return self._load(ref, path)
+
+    def _download(self, ref: ModelRef, path: Path) -> None:
+        """Fetch ``ref`` into the cache at ``path`` once its sha256 checks out. A function of its
+        own so the downloaded bytes are freed before the model is loaded, not held through it."""
+        data = self.transport.get(ref.uri)
+        if data is None:
+            raise ModelRefused("missing", f"{ref.uri} is not in {self.transport.describe()}")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != ref.sha256:
+            raise ModelRefused(
+                "sha256_mismatch", f"{ref.uri} has sha256 {actual}, the manifest says {ref.sha256}"
+            )
+        write_atomic(path, data)
 
     def _load(self, ref: ModelRef, path: Path) -> Detector:
         """Load ``ref`` from ``path`` at a precision the release measured on this agent's runtime."""
@@ -477,6 +504,7 @@ class ModelSync:
                 cfg=self.detector_cfg,
                 imgsz=ref.imgsz,
                 measured_precisions=measured,
+                frame_sizes=self._frame_sizes() or None,
             )
         except ModelLoadError as err:  # its reason: load_failed, precision_not_measured...
             raise ModelRefused(err.reason, str(err)) from err
@@ -494,12 +522,16 @@ class ModelSync:
         has already compiled its input shapes when it gets the next real frame."""
         if not self.cfg.warmup_frames:
             return
+        detector.warmup(self.cfg.warmup_frames, self._frame_sizes(besides=detector) or None)
+
+    def _frame_sizes(self, besides: Detector | None = None) -> frozenset[tuple[int, int]]:
+        """The frame sizes the cameras' current models (other than ``besides``) have run on."""
         sizes: set[tuple[int, int]] = set()
         for holder in self.holders.values():
             current = holder.current().detector
-            if current is not None and current is not detector:
+            if current is not None and current is not besides:
                 sizes |= current.frame_sizes
-        detector.warmup(self.cfg.warmup_frames, frozenset(sizes) or None)
+        return frozenset(sizes)
 
     def _remember(self, camera_id: str, ref: ModelRef, release_id: str, replaced: ActiveModel) -> None:
         """Note what ``camera_id`` runs now, from which release, and what it ran before (kept in
@@ -561,3 +593,4 @@ class ModelSync:
         in_use = {(h.current().model_version, h.current().sha256) for h in self.holders.values()}
         for key in [k for k in self._loaded if k not in in_use]:
             del self._loaded[key]
+            self._trim_due = True

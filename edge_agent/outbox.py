@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -35,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.backoff import backoff_delay
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.transport import Transport, TransportError, write_atomic
+from maskops_store import fsync_dir
 
 logger = logging.getLogger("edge_agent.outbox")
 
@@ -114,14 +114,6 @@ class OutboxStats:
     @property
     def total_depth(self) -> int:
         return sum(self.depth.values())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Outbox:
@@ -213,7 +205,7 @@ class Outbox:
         try:
             for name, part in zip(names, parts, strict=True):
                 write_atomic(self.files_dir / name, part.data)
-            _fsync_dir(self.files_dir)
+            fsync_dir(self.files_dir)
         except BaseException:  # a full disk: nothing of this item stays behind, nothing else is touched
             for name in names:
                 (self.files_dir / name).unlink(missing_ok=True)

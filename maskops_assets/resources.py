@@ -245,3 +245,143 @@ class WorkDirResource(_EnvConfigured):
         target = self.base().joinpath(*parts)
         target.mkdir(parents=True, exist_ok=True)
         return target
+
+
+class RetrainPolicyResource(dg.ConfigurableResource):
+    """When the retraining triggers fire (``maskops_assets.triggers.RetrainPolicy``).
+
+    A setting left None is read from its environment variable on every sensor tick (``POLICY_ENV``:
+    ``MASKOPS_LABEL_THRESHOLD``, ``MASKOPS_DRIFT_THRESHOLD``, ``MASKOPS_DRIFT_KEY_FEATURE_P``,
+    ``MASKOPS_DRIFT_KEY_FEATURES``, ``MASKOPS_MIN_LABELS_ON_DRIFT``, ``MASKOPS_RETRAIN_COOLDOWN_S``,
+    ``MASKOPS_WEEKLY_MIN_SAMPLES``), else the default; see docs/triggers.md.
+    """
+
+    label_threshold: int | None = Field(
+        default=None, description="New reviewed images that retrain (50; 0 off)."
+    )
+    drift_threshold: float | None = Field(default=None, description="Drift share that fires (0.3).")
+    key_feature_p_value: float | None = Field(
+        default=None, description="A key feature's p-value under this fires (0.05)."
+    )
+    key_features: list[str] | None = Field(
+        default=None, description="Telemetry columns whose p-value can fire (brightness, blur, ...)."
+    )
+    min_labels_on_drift: int | None = Field(default=None, description="New images drift needs (10).")
+    cooldown_s: float | None = Field(default=None, description="Seconds after a retraining ends (3600).")
+    weekly_min_samples: int | None = Field(default=None, description="New samples weekly needs (100).")
+
+    def policy(self):
+        """The ``RetrainPolicy`` now: these settings, else the environment, else the defaults."""
+        from maskops_assets.triggers.policy import RetrainPolicy
+
+        return RetrainPolicy.from_env(**self.model_dump())
+
+
+#: ``MASKOPS_IO_MANAGER`` values: ``fs`` (Dagster's default, files under DAGSTER_HOME) or ``s3``.
+IO_MANAGER_KINDS = ("fs", "s3")
+#: The S3 IO manager's settings -> the environment variable that supplies each.
+IO_MANAGER_ENV = {
+    "kind": "MASKOPS_IO_MANAGER",
+    "bucket": "MASKOPS_IO_BUCKET",
+    "prefix": "MASKOPS_IO_PREFIX",
+    "endpoint_url": "MASKOPS_S3_ENDPOINT_URL",
+    "region": "MASKOPS_S3_REGION",
+}
+
+
+def io_manager_from_env(environ: Mapping[str, str] | None = None) -> dict[str, dg.ConfigurableIOManager]:
+    """``{"io_manager": ...}`` for ``MASKOPS_IO_MANAGER=s3`` (asset values pickled to
+    ``s3://$MASKOPS_IO_BUCKET/$MASKOPS_IO_PREFIX``, endpoint ``$MASKOPS_S3_ENDPOINT_URL``); ``{}``
+    when it is unset or ``fs``, so Dagster's default filesystem IO manager applies.
+
+    Like the other resources, each variable set now is passed as ``dg.EnvVar`` (read when a run starts).
+    """
+    environ = os.environ if environ is None else environ
+    kind = environ.get(IO_MANAGER_ENV["kind"]) or "fs"
+    if kind not in IO_MANAGER_KINDS:
+        raise ValueError(f"{IO_MANAGER_ENV['kind']} must be one of {IO_MANAGER_KINDS}, got {kind!r}")
+    if kind == "fs":
+        return {}
+    if not environ.get(IO_MANAGER_ENV["bucket"]):
+        raise ValueError(f"{IO_MANAGER_ENV['kind']}=s3 needs a bucket: set {IO_MANAGER_ENV['bucket']}")
+    from dagster_aws.s3 import S3PickleIOManager, S3Resource
+
+    def env(name: str) -> dg.EnvVar | None:
+        return dg.EnvVar(IO_MANAGER_ENV[name]) if environ.get(IO_MANAGER_ENV[name]) else None
+
+    s3 = S3Resource(endpoint_url=env("endpoint_url"), region_name=env("region"))
+    return {
+        "io_manager": S3PickleIOManager(
+            s3_resource=s3, s3_bucket=env("bucket"), s3_prefix=env("prefix") or "dagster/io"
+        )
+    }
+
+
+class LabelStudioResource(_EnvConfigured):
+    """The Label Studio server reviewers work in. No URL (config or ``$LABEL_STUDIO_URL``): Label
+    Studio is off, and the assets say so instead of failing.
+
+    ``api_key`` is a personal access token (the default kind since Label Studio 1.17) or a legacy
+    token; the client tells them apart and names the kind in any error.
+    """
+
+    ENV: ClassVar[dict[str, str]] = {
+        "url": "LABEL_STUDIO_URL",
+        "api_key": "LABEL_STUDIO_API_KEY",
+        "project_title": "MASKOPS_LABEL_STUDIO_PROJECT",
+        "document_root": "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT",
+        "presign_expires_s": "MASKOPS_LABEL_STUDIO_PRESIGN_S",
+    }
+
+    url: str = Field(
+        default="", description="e.g. http://127.0.0.1:8080; empty: $LABEL_STUDIO_URL, else off."
+    )
+    api_key: str = Field(
+        default="", description="Personal access token or legacy token; empty: $LABEL_STUDIO_API_KEY."
+    )
+    project_title: str = Field(
+        default="", description="Project maskops creates and uses; empty: $MASKOPS_LABEL_STUDIO_PROJECT, "
+        "else 'maskops review'."
+    )
+    document_root: str = Field(
+        default="",
+        description="The server's LOCAL_FILES_DOCUMENT_ROOT (local store only); empty: "
+        "$LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT, else the store's root directory.",
+    )
+    presign_expires_s: str = Field(
+        default="",
+        description="Lifetime of presigned image URLs (S3 store) in seconds; empty: "
+        "$MASKOPS_LABEL_STUDIO_PRESIGN_S, else 604800 (7 days, the most S3 allows).",
+    )
+
+    def enabled(self) -> bool:
+        return bool(self.setting("url"))
+
+    def title(self) -> str:
+        from maskops_assets.labelstudio import DEFAULT_PROJECT_TITLE
+
+        return self.setting("project_title") or DEFAULT_PROJECT_TITLE
+
+    def client(self):
+        """A ``LabelStudioClient``; a ValueError naming LABEL_STUDIO_URL when Label Studio is off."""
+        from maskops_assets.labelstudio import LabelStudioClient
+
+        if not self.enabled():
+            raise ValueError("Label Studio is off: set LABEL_STUDIO_URL (and LABEL_STUDIO_API_KEY)")
+        return LabelStudioClient(self.setting("url"), self.setting("api_key"))
+
+    def linker(self, store: ObjectStore):
+        """How tasks refer to the frames in ``store`` (local file serving or presigned URLs)."""
+        from maskops_assets.labelstudio import ImageLinker
+        from maskops_assets.labelstudio.images import MAX_PRESIGN_S
+
+        raw = self.setting("presign_expires_s")
+        try:
+            expires = int(raw) if raw else MAX_PRESIGN_S
+        except ValueError:
+            raise ValueError(
+                f"LabelStudioResource presign_expires_s must be whole seconds, got {raw!r} "
+                "(the resource's config or MASKOPS_LABEL_STUDIO_PRESIGN_S)"
+            ) from None
+        root = self.setting("document_root")
+        return ImageLinker(store, Path(root) if root else None, expires)

@@ -9,7 +9,9 @@ from maskops_contracts.errors import ContractError
 from maskops_contracts.ids import validate_id
 from maskops_contracts.keys import (
     MANIFEST_KEY,
+    agent_status_key,
     model_key,
+    parse_agent_status_key,
     parse_sample_key,
     sample_key,
     telemetry_key,
@@ -24,6 +26,7 @@ from maskops_contracts.manifest import (
     sha256_file,
 )
 from maskops_contracts.sample import Detection, SampleRecord, SamplingReason
+from maskops_contracts.status import AgentStatus, CameraStatus, ModelRefusal, OutboxStatus
 from maskops_contracts.telemetry import TELEMETRY_COLUMNS, TelemetryRow
 
 __all__ = [
@@ -32,17 +35,23 @@ __all__ = [
     "PRECISIONS",
     "RUNTIMES",
     "TELEMETRY_COLUMNS",
+    "AgentStatus",
+    "CameraStatus",
     "CanaryModel",
     "ContractError",
     "Detection",
     "ModelRef",
+    "ModelRefusal",
     "ModelVariant",
+    "OutboxStatus",
     "ReleaseManifest",
     "SampleRecord",
     "SamplingReason",
     "TelemetryRow",
+    "agent_status_key",
     "class_index",
     "model_key",
+    "parse_agent_status_key",
     "parse_sample_key",
     "sample_key",
     "sha256_file",

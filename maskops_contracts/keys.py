@@ -12,6 +12,9 @@ MANIFEST_KEY = "releases/manifest.json"
 SAMPLES_PREFIX = "samples/"
 TELEMETRY_PREFIX = "telemetry/"
 MODELS_PREFIX = "models/"
+AGENTS_PREFIX = "agents/"
+#: the name of an agent's status object under ``agents/<agent_id>/``
+AGENT_STATUS_NAME = "status.json"
 
 _SAMPLE_KEY = re.compile(
     r"^samples/(?P<camera_id>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<sample_id>[^/]+)\.(?P<ext>jpg|json)$"
@@ -58,3 +61,16 @@ def telemetry_key(camera_id: str, day: date | datetime | str, batch_id: str) -> 
 def model_key(model_version: str, filename: str = "model.onnx") -> str:
     """``models/<model_version>/<filename>`` (model.onnx, model.pt, metadata.json)."""
     return f"models/{validate_id(model_version, 'model_version')}/{validate_id(filename, 'filename')}"
+
+
+def agent_status_key(agent_id: str) -> str:
+    """``agents/<agent_id>/status.json``: the agent's latest status (replaced at every heartbeat)."""
+    return f"{AGENTS_PREFIX}{validate_id(agent_id, 'agent_id')}/{AGENT_STATUS_NAME}"
+
+
+def parse_agent_status_key(key: str) -> str:
+    """The agent_id of a status key; ContractError if ``key`` is not ``agents/<agent_id>/status.json``."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] + "/" != AGENTS_PREFIX or parts[2] != AGENT_STATUS_NAME:
+        raise ContractError("key", f"{key!r} is not an agent status key (agents/<agent_id>/status.json)")
+    return validate_id(parts[1], "agent_id")

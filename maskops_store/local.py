@@ -42,17 +42,37 @@ class LocalStore:
         start = self.base / base_dir if base_dir else self.base
         if not start.is_dir():
             return []
-        keys = []
-        for dirpath, _dirnames, filenames in os.walk(start):
-            rel_dir = Path(dirpath).relative_to(self.base).as_posix()
-            for name in filenames:
-                if name.endswith(TMP_SUFFIX):
+        keys: list[str] = []
+        for key in self._walk_sorted(start, "" if not base_dir else f"{base_dir}/", prefix, start_after):
+            keys.append(key)
+            if len(keys) == limit:
+                break
+        return keys
+
+    def _walk_sorted(self, directory: Path, rel: str, prefix: str, start_after: str | None):
+        """Keys under ``directory`` (key prefix ``rel``) in key order, skipping whole folders that
+        lie before ``start_after`` or outside ``prefix``: a page costs the folders it touches, not a
+        walk of the store (100k sample keys: one page in milliseconds instead of a full walk each)."""
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        # a folder's keys sort as "<name>/...": order entries the same way ('-' < '/' < 'a')
+        named = sorted(((e.name + "/" if e.is_dir() else e.name), e) for e in entries)
+        for name, entry in named:
+            key = rel + name
+            if name.endswith("/"):
+                if not (key.startswith(prefix) or prefix.startswith(key)):
                     continue
-                key = name if rel_dir == "." else f"{rel_dir}/{name}"
-                if key.startswith(prefix) and (start_after is None or key > start_after):
-                    keys.append(key)
-        keys.sort()
-        return keys[:limit]
+                if start_after is not None and start_after >= key and not start_after.startswith(key):
+                    continue  # every key in this folder sorts before start_after
+                yield from self._walk_sorted(Path(entry.path), key, prefix, start_after)
+            elif (
+                not name.endswith(TMP_SUFFIX)
+                and key.startswith(prefix)
+                and (start_after is None or key > start_after)
+            ):
+                yield key
 
     def get_bytes(self, key: str) -> bytes:
         try:

@@ -2,10 +2,10 @@
 (moto's server on loopback) for every folder that needs one."""
 
 import os
-import socket
 from collections.abc import Iterator
 
 import pytest
+from testkit import free_port
 
 # ultralytics and MLflow must never write into the user's home or reach the network from tests.
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -14,11 +14,24 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# A deployment's settings in the shell that runs the tests (a Label Studio, an S3 store, a release
+# policy) must not change what a test sees: each test that wants one sets it itself.
+for _name in [
+    name
+    for name in os.environ
+    if name.startswith(("LABEL_STUDIO_", "MASKOPS_STORE_", "MASKOPS_S3_", "MASKOPS_CANARY_"))
+    or name
+    in {
+        "MASKOPS_HOME",
+        "MASKOPS_RELEASE_POLICY",
+        "MASKOPS_MIN_IMPROVEMENT",
+        "MASKOPS_LABEL_STUDIO_PROJECT",
+        "MASKOPS_IO_MANAGER",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_REGISTRY_URI",
+    }
+]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,7 @@ def load_detector(
     cfg: DetectorConfig,
     imgsz: int | None = None,
     measured_precisions: tuple[str, ...] | None = None,
+    frame_sizes: frozenset[tuple[int, int]] | None = None,
 ) -> Detector:
     """Load a YOLOv8-style ONNX model with the runtime and precision ``cfg`` asks for.
 
@@ -142,6 +143,8 @@ def load_detector(
     (a different value then is an error), else from this argument, else the export metadata.
     measured_precisions: what the release gate measured the model at on the runtime ``cfg``
     resolves to (``ModelRef.measured_precisions``); None for a model that came with no release.
+    frame_sizes: the (height, width) of the frames it will run on, where known (model sync passes
+    the cameras' current ones): loading then compiles only the inputs they need.
     Raises ModelLoadError naming the file when it cannot be used (PrecisionUnavailable when the
     precision cannot be run: see ``choose_precision``).
     """
@@ -177,6 +180,11 @@ def load_detector(
             model_path, threads=cfg.threads, streams=cfg.resolved_streams, precision=precision
         )
     return YoloDetector(
-        backend, model_version=model_version, cfg=cfg, imgsz=imgsz, model_path=str(model_path)
+        backend,
+        model_version=model_version,
+        cfg=cfg,
+        imgsz=imgsz,
+        model_path=str(model_path),
+        frame_sizes=frame_sizes,
     )
 

@@ -72,6 +72,9 @@ class OnnxRuntimeBackend:
         output = self._session.run(None, {self._input_name: to_input_tensor(boxed_bgr)})[0]
         return output, (time.perf_counter() - start) * 1000.0
 
+    def retain_shapes(self, shapes: set[tuple[int, int]] | frozenset[tuple[int, int]]) -> None:
+        """Nothing to release: one session runs every input shape."""
+
     def submit(self, boxed_bgr: np.ndarray) -> PendingForward:
         if self._pool is None:
             try:

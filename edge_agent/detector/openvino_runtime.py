@@ -6,6 +6,14 @@ dynamic input height/width is compiled once per input shape it meets (a camera's
 have one), each compiled model with a pool of inference requests; with ``streams`` > 1 it is
 compiled for throughput (that many passes at once, ``threads // streams`` threads each).
 
+Memory (a camera box has little): one ``ov.Core`` serves every model of the process (a Core
+holds its own CPU plugin instance and caches), the ONNX metadata is read from the file without
+loading ONNX Runtime, the graph read from the file is let go once compiled, and a compiled model
+is kept only for the input shapes real frames use:
+the probe and default warm-up shape (a square ``imgsz``) is released as soon as the detector
+knows the cameras' frame sizes (``retain_shapes``), which saves a whole compiled model (about 30
+MB for YOLOv8n) per loaded detector.
+
 The inference precision is always set (``INFERENCE_PRECISION_HINT``) and read back from every
 compiled model: OpenVINO runs bfloat16 by default on CPUs with AMX, and where the CPU lacks
 bf16 it compiles a bf16 request as f32 without a word. Neither may happen unnoticed.
@@ -31,11 +39,25 @@ from edge_agent.detector.types import ModelLoadError, PendingForward
 _OV_TYPES = {"fp32": ov.Type.f32, "bf16": ov.Type.bf16}
 
 
+_core: ov.Core | None = None
+_core_lock = threading.Lock()
+
+
+def shared_core() -> ov.Core:
+    """The process's one ``ov.Core``: every backend compiles through it (each compile passes its
+    own config), so the CPU plugin is loaded and initialised once, not once per model."""
+    global _core
+    with _core_lock:
+        if _core is None:
+            _core = ov.Core()
+        return _core
+
+
 @functools.cache
 def cpu_offers_bf16() -> bool:
     """True when OpenVINO's CPU plugin lists BF16 among this CPU's OPTIMIZATION_CAPABILITIES
     (AVX512_BF16 or AMX): only then does a bf16 request compile to bf16."""
-    return "BF16" in ov.Core().get_property("CPU", ov_device.capabilities)
+    return "BF16" in shared_core().get_property("CPU", ov_device.capabilities)
 
 
 def compiled_precision(compiled: ov.CompiledModel) -> str:
@@ -117,11 +139,9 @@ class OpenVinoBackend:
             **hint,
             ov_hint.inference_precision: _OV_TYPES[precision],
         }
-        self._core = ov.Core()
-        try:
-            self._model = self._core.read_model(str(model_path))
-        except Exception as err:  # OpenVINO raises RuntimeError subclasses with long C++ texts
-            raise ModelLoadError(model_path, f"OpenVINO cannot load it ({err})") from err
+        self._core = shared_core()
+        #: the graph as read from the file, until a compile takes it (see ``_take_model``)
+        self._model: ov.Model | None = self._read_model()
         if len(self._model.inputs) != 1:
             raise ModelLoadError(
                 model_path, f"expected one image input, the model has {len(self._model.inputs)}"
@@ -142,6 +162,20 @@ class OpenVinoBackend:
                 self._pools[(height, width)] = pool
             return pool
 
+    @property
+    def compiled_shapes(self) -> frozenset[tuple[int, int]]:
+        """The (height, width) inputs the model is compiled for now."""
+        with self._lock:
+            return frozenset(self._pools)
+
+    def retain_shapes(self, shapes: set[tuple[int, int]] | frozenset[tuple[int, int]]) -> None:
+        """Release the compiled models of every input shape not in ``shapes`` (a pass still in
+        flight on one keeps it alive until it is collected); a released shape compiles again
+        if a frame needs it."""
+        with self._lock:
+            for shape in [s for s in self._pools if s not in shapes]:
+                del self._pools[shape]
+
     def compiled_model(self, height: int, width: int) -> ov.CompiledModel:
         """The model compiled for a (height, width) input (compiled now if it was not yet)."""
         return self._pool_for(height, width).compiled
@@ -158,9 +192,23 @@ class OpenVinoBackend:
             )
         return compiled
 
-    def _compile_graph(self, height: int, width: int) -> ov.CompiledModel:
+    def _read_model(self) -> ov.Model:
         try:
-            model = self._model.clone()
+            return self._core.read_model(str(self._path))
+        except Exception as err:  # OpenVINO raises RuntimeError subclasses with long C++ texts
+            raise ModelLoadError(self._path, f"OpenVINO cannot load it ({err})") from err
+
+    def _take_model(self) -> ov.Model:
+        """The graph to compile: the one read at load the first time, read again from the file
+        after. Not kept once compiled: a compiled model does not need it, and holding it costs
+        some 10 MB per loaded model (a hot swap holds two); a new input shape is rare (a camera
+        that changes resolution), and the file stays while it is the model a camera runs."""
+        model, self._model = self._model, None
+        return model if model is not None else self._read_model()
+
+    def _compile_graph(self, height: int, width: int) -> ov.CompiledModel:
+        model = self._take_model()
+        try:
             if len(self.input_shape) == 4 and None in self.input_shape:
                 model.reshape({0: ov.PartialShape([1, self.input_shape[1] or 3, height, width])})
             ppp = PrePostProcessor(model)

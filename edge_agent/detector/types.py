@@ -187,6 +187,11 @@ class InferenceBackend(Protocol):
         """Start a forward pass on a letterboxed (H, W, 3) BGR uint8 image."""
         ...
 
+    def retain_shapes(self, shapes: set[tuple[int, int]] | frozenset[tuple[int, int]]) -> None:
+        """Free what the backend holds for (height, width) inputs not in ``shapes`` (a backend
+        that compiles per input shape keeps only the ones frames use)."""
+        ...
+
 
 class FinishedForward:
     """A pass that already ran (or failed): ``result`` returns it or raises its error."""

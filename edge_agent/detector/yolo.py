@@ -102,7 +102,11 @@ class YoloDetector:
         cfg: DetectorConfig,
         imgsz: int | None = None,
         model_path: str = "<model>",
+        frame_sizes: frozenset[tuple[int, int]] | None = None,
     ) -> None:
+        """frame_sizes: the (height, width) of the frames it will run on, where known (a
+        predecessor's): the class check then runs on the input one of them needs, so a dynamic
+        model compiles no input that no frame uses (the square ``imgsz`` otherwise)."""
         self.model_version = model_version
         self.cfg = cfg
         self.runtime = backend.name
@@ -114,7 +118,7 @@ class YoloDetector:
         self._shapes: dict[tuple[int, int], tuple[int, int]] = {}  # frame (h, w) -> input (h, w)
         self._seen: set[tuple[int, int]] = set()  # frame sizes of real frames (not warm-up ones)
         self._seen_lock = threading.Lock()
-        self._column_order, self.class_names = self._resolve_classes()
+        self._column_order, self.class_names = self._resolve_classes(self._probe_shape(frame_sizes))
         # After the first pass, so a backend that compiles lazily has compiled (and checked) it.
         self.precision = backend.precision
 
@@ -163,10 +167,18 @@ class YoloDetector:
             )
         return None, requested or _metadata_imgsz(self._backend.metadata) or DEFAULT_IMGSZ
 
-    def _resolve_classes(self) -> tuple[np.ndarray, tuple[str, ...]]:
+    def _probe_shape(self, frame_sizes: frozenset[tuple[int, int]] | None) -> tuple[int, int]:
+        """The input the class check runs on: the fixed one, else what the smallest known frame
+        size needs, else a square ``imgsz``."""
+        if self._fixed_shape is not None:
+            return self._fixed_shape
+        if frame_sizes:
+            return self.input_shape_for(min(frame_sizes))
+        return self.imgsz, self.imgsz
+
+    def _resolve_classes(self, probe: tuple[int, int]) -> tuple[np.ndarray, tuple[str, ...]]:
         """Which output column holds each of CLASS_NAMES; checked with one dummy pass."""
-        side = self.imgsz if self._fixed_shape is None else None
-        height, width = self._fixed_shape or (side, side)
+        height, width = probe
         try:
             out, _ = self._backend.submit(np.full((height, width, 3), 114, dtype=np.uint8)).result()
         except ModelLoadError:
@@ -193,11 +205,19 @@ class YoloDetector:
 
     def warmup(self, n: int = 2, frame_sizes: frozenset[tuple[int, int]] | None = None) -> None:
         """Run ``n`` grey frames of each size in ``frame_sizes`` (default: a square ``imgsz``), so
-        the first real frame does not pay for lazy initialisation or compiling a new input shape."""
+        the first real frame does not pay for lazy initialisation or compiling a new input shape.
+
+        With ``frame_sizes`` given (the sizes real frames have), the backend keeps only the
+        inputs those need and releases the rest (the square input the class check ran on)."""
         for height, width in sorted(frame_sizes or {(self.imgsz, self.imgsz)}):
             dummy = np.full((height, width, 3), 114, dtype=np.uint8)
             for _ in range(n):
                 self._submit(dummy).result()
+        if frame_sizes:
+            self._backend.retain_shapes(self._input_shapes(frame_sizes | self.frame_sizes))
+
+    def _input_shapes(self, frame_sizes: frozenset[tuple[int, int]]) -> set[tuple[int, int]]:
+        return {self.input_shape_for(size) for size in frame_sizes}
 
     def submit(self, image_bgr: np.ndarray) -> PendingDetection:
         """Letterbox ``image_bgr`` (BGR uint8, (H, W, 3)) and start its forward pass."""
@@ -207,6 +227,9 @@ class YoloDetector:
         if size not in self._seen:
             with self._seen_lock:
                 self._seen.add(size)
+                # A new real frame size: inputs only warm-up used (the square probe) are
+                # released before this size compiles, so the two are never held at once.
+                self._backend.retain_shapes(self._input_shapes(frozenset(self._seen)))
         return self._submit(image_bgr)
 
     def _submit(self, image_bgr: np.ndarray) -> PendingDetection:

@@ -1,49 +1,80 @@
-"""Releases in Dagster: ``deployment_release`` (approval, canary-first manifest, aliases), plus the
-``promote_canary`` and ``rollback_release`` jobs.
+"""Releases in Dagster: ``deployment_release`` (the release policy), the ``release_candidate``,
+``promote_canary`` and ``rollback_release`` jobs, and the canary watch.
 
-``deployment_release`` runs only after the gate (the blocking checks of ``model_evaluation``) passed
-in the same run. With ``require_approval`` it ships nothing until a person launches it with
-``approved_by`` set. It writes ``releases/manifest.json`` with the candidate as canary beside the
-current champion (or as champion on the first release or with ``promote``), keeps every manifest
-under ``releases/history/`` and moves the MLflow aliases to match the manifest.
+A thin layer over ``maskops_assets.release`` (policy and the one release workflow) and
+``maskops_assets.canary`` (the statistics). ``deployment_release`` decides by the release policy
+(``auto`` | ``manual``, run config or ``$MASKOPS_RELEASE_POLICY``): ship the gated candidate as a
+canary, park it as ``@challenger`` awaiting a person's approval, or refuse it (below
+``min_improvement``); no run waits or fails for the lack of a person. A person approves by launching
+``release_candidate`` with ``approved_by``. Every change of the live manifest, whoever made it
+(the release, ``promote_canary``, ``rollback_release``), is a materialization of
+``deployment_release`` whose metadata describes the live manifest. ``canary_watch_sensor`` judges the
+live canary from telemetry, records each verdict as a materialization of ``canary_verdict`` and
+launches ``rollback_release`` or ``promote_canary``.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+import os
+from datetime import UTC, datetime
+from typing import Any
+
 import dagster as dg
 from pydantic import Field
 
-from maskops_assets.constants import OWNER
-from maskops_assets.evaluation.report import ModelEvaluation, gate_verdicts
-from maskops_assets.release.aliases import sync_aliases
-from maskops_assets.release.ledger import (
-    ReleaseError,
-    ReleaseLedger,
-    new_release_id,
-    plan_promotion,
-    plan_release,
-    plan_rollback,
+from maskops_assets.canary.errors import error_counts
+from maskops_assets.canary.plot import plot_verdict
+from maskops_assets.canary.statistics import CanaryVerdict
+from maskops_assets.canary.thresholds import CanaryThresholds, ThresholdError
+from maskops_assets.canary.watch import WatchCursor, WatchStep, watch_once
+from maskops_assets.constants import OWNER, TRIGGER_REASON_TAG, TRIGGER_TAG
+from maskops_assets.evaluation.report import ModelEvaluation
+from maskops_assets.monitoring.telemetry_window import read_window
+from maskops_assets.release.ledger import ReleaseError, ReleaseLedger
+from maskops_assets.release.policy import (
+    AWAIT_APPROVAL,
+    BLOCKED,
+    REFUSE,
+    PolicyError,
+    ReleaseDecision,
+    ReleasePolicy,
+    decide_release,
 )
-from maskops_assets.resources import MlflowResource, ObjectStoreResource
-from maskops_assets.tracking.registry import ModelRegistry, RegistryError
+from maskops_assets.release.workflow import ReleaseOutcome, ReleaseWorkflow
+from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.training.export import MODEL_ONNX
 from maskops_contracts import MANIFEST_KEY, ModelRef, ModelVariant, ReleaseManifest, model_key
 
+RELEASE_ASSET = "deployment_release"
+CANARY_VERDICT_ASSET = "canary_verdict"
+RELEASE_CANDIDATE_JOB = "release_candidate"
+PROMOTE_JOB = "promote_canary"
+ROLLBACK_JOB = "rollback_release"
+JOB_OF_ACTION = {"promote": PROMOTE_JOB, "rollback": ROLLBACK_JOB}
+CANARY_TRIGGER = "canary_watch"
+#: seconds between two ticks of the canary watch (read when the code location loads)
+WATCH_INTERVAL_ENV = "MASKOPS_CANARY_WATCH_INTERVAL_S"
+
 APPROVAL_HOWTO = (
-    "deployment_release needs a person's approval before it ships {model_version}. To approve: open the "
-    "Dagster UI, select the asset deployment_release (group 'release'), choose 'Materialize' with the "
-    "launchpad (shift-click), and set the run config\n"
+    "{model_version} passed the gate and waits for a person's approval (it is @challenger in MLflow; "
+    "the live manifest is unchanged). To approve: in the Dagster UI open Jobs > release_candidate, "
+    "'Open launchpad', and set the run config\n"
     '  ops:\n    deployment_release:\n      config:\n        approved_by: "<your name>"\n'
-    "Nothing was released and the live manifest is unchanged. (To release without approval, set "
-    "require_approval: false.)"
+    "then launch. (To ship gated candidates without a person, set MASKOPS_RELEASE_POLICY=auto: a "
+    "candidate then ships when it beats the champion by min_improvement.)"
 )
 
 
 class DeploymentReleaseConfig(dg.Config):
-    """Who approved, and how the candidate rolls out."""
+    """The release policy for this run, who approved, and how the candidate rolls out."""
 
-    require_approval: bool = Field(True, description="ship only when approved_by names a person")
+    release_policy: str = Field("", description="auto | manual; empty: $MASKOPS_RELEASE_POLICY, else manual")
+    min_improvement: float | None = Field(
+        None,
+        description="auto: test mAP50 the candidate must gain over the champion; "
+        "None: $MASKOPS_MIN_IMPROVEMENT, else 0.01",
+    )
     approved_by: str = Field(
-        "", description="the person approving this release (shown in the manifest's run)"
+        "", description="the person approving this release: ships the gated candidate under any policy"
     )
     canary_cameras: list[str] = Field(
         default_factory=list, description="cameras that run the candidate first"
@@ -62,9 +93,10 @@ class DeploymentReleaseConfig(dg.Config):
     kinds={"python", "mlflow"},
     owners=[OWNER],
     description=(
-        "The release manifest cameras follow: the gated candidate as canary next to the champion "
-        "(champion at once on the first release or with promote), after approval when required; "
-        "moves MLflow @challenger/@champion and keeps the previous release for rollback."
+        "The release manifest cameras follow, decided by the release policy: auto ships a gated "
+        "candidate that beats the champion by min_improvement as canary; manual parks it as "
+        "@challenger awaiting approval (launch release_candidate with approved_by). Every change of "
+        "the live manifest (release, promote_canary, rollback_release) is a materialization here."
     ),
 )
 def deployment_release(
@@ -75,26 +107,108 @@ def deployment_release(
     mlflow: MlflowResource,
 ) -> dg.MaterializeResult:
     candidate = model_evaluation.candidate
-    if config.require_approval and not config.approved_by.strip():
+    approved_by = config.approved_by.strip()
+    if context.job_name == RELEASE_CANDIDATE_JOB and not approved_by:
         raise dg.Failure(
-            description=APPROVAL_HOWTO.format(model_version=candidate.model_version),
-            metadata={"model_version": candidate.model_version},
+            description="release_candidate ships a candidate on a person's word: set approved_by.\n"
+            + APPROVAL_HOWTO.format(model_version=candidate.model_version),
             allow_retries=False,
         )
-    # The blocking checks stop this asset within a run; a later run that selects only this asset would
-    # load a stored evaluation without them, so the gate is read again here.
-    failed = [v.message for v in gate_verdicts(model_evaluation).values() if not v.passed]
-    if failed:
+    try:
+        policy = ReleasePolicy.resolve(config.release_policy, config.min_improvement)
+    except PolicyError as err:
+        raise dg.Failure(str(err), allow_retries=False) from err
+    # The blocking checks stop this asset within a run; a later run that selects only this asset
+    # loads a stored evaluation without them, so the gate is read again by decide_release.
+    decision = decide_release(model_evaluation, policy, approved_by)
+    if decision.action == BLOCKED:
         raise dg.Failure(
-            description=f"{candidate.model_version} did not pass the release gate and will not ship: "
-            + "; ".join(failed)
-            + ". Train a better candidate, or relax model_evaluation's tolerances and re-evaluate.",
+            description=f"{candidate.model_version} {decision.reason}. It will not ship: train a better "
+            "candidate, or relax model_evaluation's tolerances and re-evaluate.",
             allow_retries=False,
         )
-    ledger = ReleaseLedger(object_store.open())
-    current = ledger.current()
+    workflow = ReleaseWorkflow(ReleaseLedger(object_store.open()), mlflow.registry())
+    lineage = {
+        "model_version": candidate.model_version,
+        "mlflow_run": dg.MetadataValue.url(mlflow.run_url(candidate.mlflow_run_id)),
+        "dataset_version": candidate.dataset_version,
+        "sample_batches": dg.MetadataValue.json(list(candidate.sample_batches)),
+        **_decision_metadata(decision),
+    }
+    try:
+        if decision.action in (AWAIT_APPROVAL, REFUSE):
+            return _not_shipped(context, workflow, model_evaluation, decision, lineage)
+        outcome = workflow.release(
+            _model_ref(model_evaluation),
+            mlflow_run_id=candidate.mlflow_run_id,
+            approved_by=approved_by,
+            canary_cameras=tuple(config.canary_cameras),
+            canary_percentage=config.canary_percentage,
+            promote=config.promote,
+        )
+    except ReleaseError as err:
+        raise dg.Failure(str(err), allow_retries=False) from err
+    context.log.info(
+        f"release {outcome.manifest.release_id}: {candidate.model_version} ships as {outcome.role} "
+        f"({decision.reason})"
+    )
+    return dg.MaterializeResult(
+        value=outcome.manifest,
+        metadata={
+            **_outcome_metadata(outcome),
+            **lineage,
+            "release_state": f"{candidate.model_version} live as {outcome.role}",
+            "role": outcome.role,
+            "approved_by": approved_by or f"(release_policy {policy.policy})",
+        },
+    )
+
+
+def _not_shipped(
+    context: dg.AssetExecutionContext,
+    workflow: ReleaseWorkflow,
+    evaluation: ModelEvaluation,
+    decision: ReleaseDecision,
+    lineage: dict[str, Any],
+) -> dg.MaterializeResult:
+    """Awaiting approval (``@challenger`` set) or refused: the live manifest stays, and says so."""
+    candidate = evaluation.candidate
+    metadata: dict[str, Any] = {**lineage, "role": "none"}
+    if decision.action == AWAIT_APPROVAL:
+        parked = workflow.await_approval(
+            model_version=candidate.model_version,
+            registered_version=candidate.registered_version,
+            mlflow_run_id=candidate.mlflow_run_id,
+        )
+        howto = APPROVAL_HOWTO.format(model_version=candidate.model_version)
+        context.log.warning(howto)
+        live = parked.live
+        metadata.update(
+            release_state=f"awaiting approval: {candidate.model_version} is @challenger",
+            approve=dg.MetadataValue.md(_markdown_howto(howto)),
+            challenger_alias_version=parked.registered_version,
+        )
+    else:
+        live = workflow.ledger.current()
+        context.log.info(f"{candidate.model_version} not released: {decision.reason}")
+        metadata["release_state"] = f"refused: {candidate.model_version} stays unreleased"
+    metadata.update(_live_metadata(live))
+    return dg.MaterializeResult(value=live, metadata=metadata)
+
+
+def _markdown_howto(howto: str) -> str:
+    text, config = howto.split("\n", 1)
+    rest = ""
+    if "\nthen launch." in config:
+        config, rest = config.split("\nthen launch.", 1)
+        rest = "then launch." + rest
+    return f"{text}\n\n```yaml\n{config}\n```\n\n{rest}"
+
+
+def _model_ref(evaluation: ModelEvaluation) -> ModelRef:
+    candidate = evaluation.candidate
     uri = model_key(candidate.model_version, MODEL_ONNX)
-    ref = ModelRef(
+    return ModelRef(
         model_version=candidate.model_version,
         uri=uri,
         sha256=candidate.onnx_sha256,
@@ -110,84 +224,76 @@ def deployment_release(
                 map50=v.map50,
                 map50_95=v.map50_95,
             )
-            for v in model_evaluation.variants
+            for v in evaluation.variants
             if v.ships
         ),
     )
-    try:
-        manifest = plan_release(
-            current,
-            ref,
-            release_id=new_release_id(),
-            canary_cameras=tuple(config.canary_cameras),
-            canary_percentage=None if config.canary_cameras else config.canary_percentage,
-            promote=config.promote,
-        )
-    except ReleaseError as err:
-        raise dg.Failure(str(err)) from err
-    registry = mlflow.registry()
-    ledger.publish(manifest)
-    aliases = _sync(registry, manifest)
-    role = "canary" if manifest.canary is not None else "champion"
-    # the release id on the MLflow run closes the lineage loop from the model's side
-    registry.set_tags(
-        candidate.mlflow_run_id,
-        {"maskops.release_id": manifest.release_id, "maskops.approved_by": config.approved_by or "-"},
-    )
-    context.log.info(f"release {manifest.release_id}: {candidate.model_version} ships as {role}")
-    return dg.MaterializeResult(
-        value=manifest,
-        metadata={
-            **_manifest_metadata(manifest),
-            "role": role,
-            "approved_by": config.approved_by or "(approval not required)",
-            "model_version": candidate.model_version,
-            "mlflow_run": dg.MetadataValue.url(mlflow.run_url(candidate.mlflow_run_id)),
-            "dataset_version": candidate.dataset_version,
-            "sample_batches": dg.MetadataValue.json(list(candidate.sample_batches)),
-            "champion_alias_version": aliases.champion,
-            "challenger_alias_version": aliases.challenger or "none",
-        },
-    )
 
 
-def _sync(registry: ModelRegistry, manifest: ReleaseManifest):
-    try:
-        return sync_aliases(registry, manifest)
-    except RegistryError as err:
-        raise dg.Failure(
-            f"manifest {manifest.release_id} is live but the MLflow aliases were not moved: {err}"
-        ) from err
-
-
-def _manifest_metadata(manifest: ReleaseManifest) -> dict:
-    return {
-        "release_id": manifest.release_id,
-        "previous_release_id": manifest.previous_release_id or "none",
-        "champion": manifest.champion.model_version,
-        "canary": manifest.canary.model_version if manifest.canary else "none",
-        "manifest_key": MANIFEST_KEY,
-        "manifest": dg.MetadataValue.json(manifest.to_dict()),
+def _decision_metadata(decision: ReleaseDecision) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "decision": decision.action,
+        "decision_reason": decision.reason,
+        "release_policy": decision.policy,
+        "min_improvement": decision.min_improvement,
+        "candidate_test_map50": decision.candidate_map50,
     }
+    if decision.champion_map50 is not None:
+        metadata["champion_test_map50"] = decision.champion_map50
+        metadata["improvement"] = decision.improvement
+    return metadata
+
+
+def _live_metadata(live: ReleaseManifest | None) -> dict[str, Any]:
+    if live is None:
+        return {"release_id": "none", "champion": "none", "canary": "none", "manifest_key": MANIFEST_KEY}
+    return {
+        "release_id": live.release_id,
+        "previous_release_id": live.previous_release_id or "none",
+        "champion": live.champion.model_version,
+        "canary": live.canary.model_version if live.canary else "none",
+        "manifest_key": MANIFEST_KEY,
+        "manifest": dg.MetadataValue.json(live.to_dict()),
+    }
+
+
+def _outcome_metadata(outcome: ReleaseOutcome) -> dict[str, Any]:
+    plain = outcome.metadata()
+    plain["manifest"] = dg.MetadataValue.json(plain["manifest"])
+    return plain
+
+
+def _record_change(context: dg.OpExecutionContext, outcome: ReleaseOutcome, state: str) -> None:
+    """The live manifest changed outside the asset: record it as a materialization of the asset."""
+    tags = context.run.tags
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key=RELEASE_ASSET,
+            description=state,
+            metadata={
+                **_outcome_metadata(outcome),
+                "release_state": state,
+                "role": outcome.role,
+                "triggered_by": tags.get(TRIGGER_TAG, "a person (launched by hand)"),
+                "trigger_reason": tags.get(TRIGGER_REASON_TAG, "-"),
+            },
+        )
+    )
 
 
 @dg.op(description="Make the live canary the champion of every camera and move @champion to it.")
 def promote_canary_op(
     context: dg.OpExecutionContext, object_store: ObjectStoreResource, mlflow: MlflowResource
 ) -> str:
-    ledger = ReleaseLedger(object_store.open())
+    workflow = ReleaseWorkflow(ReleaseLedger(object_store.open()), mlflow.registry())
     try:
-        manifest = plan_promotion(ledger.current(), release_id=new_release_id())
+        outcome = workflow.promote(reason=context.run.tags.get(TRIGGER_REASON_TAG, ""))
     except ReleaseError as err:
-        raise dg.Failure(str(err)) from err
-    registry = mlflow.registry()
-    ledger.publish(manifest)
-    _sync(registry, manifest)
-    context.log.info(
-        f"promoted {manifest.champion.model_version} to champion in release {manifest.release_id}"
-    )
-    context.add_output_metadata(_manifest_metadata(manifest))
-    return manifest.release_id
+        raise dg.Failure(str(err), allow_retries=False) from err
+    champion = outcome.manifest.champion.model_version
+    _record_change(context, outcome, f"{champion} promoted to champion")
+    context.log.info(f"promoted {champion} to champion in release {outcome.manifest.release_id}")
+    return outcome.manifest.release_id
 
 
 @dg.op(
@@ -196,21 +302,21 @@ def promote_canary_op(
 def rollback_release_op(
     context: dg.OpExecutionContext, object_store: ObjectStoreResource, mlflow: MlflowResource
 ) -> str:
-    ledger = ReleaseLedger(object_store.open())
+    workflow = ReleaseWorkflow(ReleaseLedger(object_store.open()), mlflow.registry())
     try:
-        live, restored = plan_rollback(ledger)
+        outcome = workflow.rollback(reason=context.run.tags.get(TRIGGER_REASON_TAG, ""))
     except ReleaseError as err:
-        raise dg.Failure(str(err)) from err
-    registry = mlflow.registry()
-    ledger.restore(restored)
-    _sync(registry, restored)
-    context.log.info(f"rolled back from {live.release_id} to {restored.release_id}")
-    context.add_output_metadata({"rolled_back_from": live.release_id, **_manifest_metadata(restored)})
-    return restored.release_id
+        raise dg.Failure(str(err), allow_retries=False) from err
+    restored, withdrawn = outcome.manifest.release_id, outcome.replaced.release_id
+    _record_change(context, outcome, f"rolled back from {withdrawn} to {restored}")
+    context.log.info(f"rolled back from {withdrawn} to {restored}")
+    return restored
 
 
 @dg.job(
-    description="Promote the live canary to champion (manifest + @champion alias).",
+    name=PROMOTE_JOB,
+    description="Promote the live canary to champion (manifest + @champion alias); recorded on "
+    "deployment_release.",
     tags={"maskops": "release"},
 )
 def promote_canary():
@@ -218,14 +324,143 @@ def promote_canary():
 
 
 @dg.job(
-    description="Roll back to the previous release (manifest + aliases) in one step.",
+    name=ROLLBACK_JOB,
+    description="Roll back to the previous release (manifest + aliases) in one step; recorded on "
+    "deployment_release.",
     tags={"maskops": "release"},
 )
 def rollback_release():
     rollback_release_op()
 
 
-# Dagster's defs-folder loader finds the asset and jobs themselves; the lists are for tests that
-# build their own Definitions from this module.
+release_candidate = dg.define_asset_job(
+    RELEASE_CANDIDATE_JOB,
+    selection=dg.AssetSelection.assets(RELEASE_ASSET),
+    description="A person's approval: ship the latest gated candidate (model_evaluation's last "
+    "result) as canary. Set ops.deployment_release.config.approved_by in the launchpad.",
+    tags={"maskops": "release"},
+)
+
+
+# --- canary watch ------------------------------------------------------------------------------
+
+canary_verdict = dg.AssetSpec(
+    CANARY_VERDICT_ASSET,
+    group_name="release",
+    kinds={"python"},
+    owners=[OWNER],
+    description="Each verdict of canary_watch_sensor on the live canary (canary vs control cameras' "
+    "telemetry: tests, p-values, a picture of both distributions) and what it asked for: keep "
+    "watching, promote_canary or rollback_release. Recorded by the sensor, not materialized by a run.",
+)
+
+
+def _watch_interval() -> int:
+    raw = os.environ.get(WATCH_INTERVAL_ENV, "")
+    try:
+        return max(30, int(raw)) if raw else 300
+    except ValueError:
+        raise ValueError(f"${WATCH_INTERVAL_ENV} must be a whole number of seconds, got {raw!r}") from None
+
+
+@dg.sensor(
+    name="canary_watch_sensor",
+    jobs=[promote_canary, rollback_release],
+    minimum_interval_seconds=_watch_interval(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Compares the live canary's cameras with the control cameras over the same window "
+    "(Mann-Whitney U, chi-square, latency p99, error rate; minimum sample per group); rolls back a "
+    "degraded canary and promotes one healthy for the soak period. Each verdict is a "
+    "materialization of canary_verdict. Settings: MASKOPS_CANARY_* variables.",
+)
+def canary_watch_sensor(
+    context: dg.SensorEvaluationContext,
+    object_store: ObjectStoreResource,
+    mlflow: MlflowResource,
+    work_dir: WorkDirResource,
+) -> dg.SensorResult:
+    try:
+        thresholds = CanaryThresholds.from_env()
+    except ThresholdError as err:
+        return dg.SensorResult(skip_reason=f"canary watch not configured correctly: {err}")
+    store = object_store.open()
+    cursor = WatchCursor.from_json(context.cursor)
+    step = watch_once(
+        ReleaseLedger(store).current(),
+        cursor,
+        lambda since, until: read_window(store, since, until).rows,
+        thresholds,
+        read_errors=lambda manifest: error_counts(store, manifest),
+    )
+    events = []
+    if step.record and step.verdict is not None:
+        events.append(_verdict_event(context, step, mlflow, work_dir))
+    if step.action is None:
+        return dg.SensorResult(
+            skip_reason=step.skip_reason, asset_events=events, cursor=step.cursor.to_json()
+        )
+    verdict = step.verdict
+    job = JOB_OF_ACTION[step.action]
+    request = dg.RunRequest(
+        run_key=f"{job}:{verdict.release_id}",
+        job_name=job,
+        tags={
+            TRIGGER_TAG: CANARY_TRIGGER,
+            TRIGGER_REASON_TAG: verdict.summary[:1000],
+            "maskops/canary_release_id": verdict.release_id,
+            "maskops/canary_frames": str(verdict.canary_frames),
+            "maskops/control_frames": str(verdict.control_frames),
+            **{
+                f"maskops/canary_{c.signal}_p": f"{c.p_value:.3g}"
+                for c in verdict.comparisons
+                if c.p_value is not None
+            },
+        },
+    )
+    context.log.info(f"canary {verdict.canary_model}: {verdict.status}; requesting {job}")
+    return dg.SensorResult(run_requests=[request], asset_events=events, cursor=step.cursor.to_json())
+
+
+def _verdict_event(
+    context: dg.SensorEvaluationContext, step: WatchStep, mlflow: MlflowResource, work_dir: WorkDirResource
+) -> dg.AssetMaterialization:
+    verdict: CanaryVerdict = step.verdict
+    metadata: dict[str, Any] = {
+        k: dg.MetadataValue.json(v) if isinstance(v, list | dict) else v
+        for k, v in verdict.metadata().items()
+    }
+    metadata["requested"] = JOB_OF_ACTION.get(verdict.action or "", "nothing (keep watching)")
+    metadata.update(_verdict_picture(context, step, mlflow, work_dir))
+    return dg.AssetMaterialization(
+        asset_key=CANARY_VERDICT_ASSET, description=verdict.summary[:2000], metadata=metadata
+    )
+
+
+def _verdict_picture(
+    context: dg.SensorEvaluationContext, step: WatchStep, mlflow: MlflowResource, work_dir: WorkDirResource
+) -> dict[str, Any]:
+    """The PNG beside the other reports, and as an artifact of the canary model's MLflow run."""
+    verdict = step.verdict
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{verdict.status}-{stamp}.png"
+    path = work_dir.path("canary", verdict.release_id, name)
+    canary, control = step.groups
+    plot_verdict(verdict, canary, control, path)
+    out: dict[str, Any] = {"picture_file": dg.MetadataValue.path(str(path))}
+    try:
+        registry = mlflow.registry()
+        found = registry.find_by_model_version(verdict.canary_model)
+        if found is not None and found.run_id:
+            registry.log_artifact(found.run_id, path, "canary")
+            out["picture"] = dg.MetadataValue.url(mlflow.artifact_url(found.run_id, f"canary/{name}"))
+    except Exception as err:  # the verdict counts more than its picture's link
+        context.log.warning(f"canary picture not logged to MLflow ({err}); it is at {path}")
+    return out
+
+
+# Dagster's defs-folder loader finds these itself; the lists are for tests that build their own
+# Definitions from this module.
 ASSETS = [deployment_release]
 JOBS = [promote_canary, rollback_release]
+ASSET_JOBS = [release_candidate]  # needs deployment_release (and its model_evaluation) in the Definitions
+SENSORS = [canary_watch_sensor]

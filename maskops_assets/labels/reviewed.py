@@ -17,8 +17,8 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,8 @@ class LabelBatch:
     images: tuple[dict[str, Any], ...]
     sample_batches: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    #: tasks a reviewer skipped in Label Studio: sample id, task id, who and when (no labels kept)
+    review_skipped: tuple[dict[str, Any], ...] = ()
 
     @property
     def boxes_by_class(self) -> dict[str, int]:
@@ -85,6 +87,7 @@ class LabelBatch:
                 "imported_at": self.imported_at,
                 "sample_batches": list(self.sample_batches),
                 "skipped": list(self.skipped),
+                "review_skipped": list(self.review_skipped),
                 "images": list(self.images),
             },
             indent=1,
@@ -102,6 +105,7 @@ class LabelBatch:
                 images=tuple(data["images"]),
                 sample_batches=tuple(data.get("sample_batches", [])),
                 skipped=tuple(data.get("skipped", [])),
+                review_skipped=tuple(data.get("review_skipped", [])),
             )
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{source} is not a readable label batch ({err})") from None
@@ -158,50 +162,107 @@ def import_label_batch(
         raise LabelBatchRejected(source, problems)
 
     sample_index = sample_index or {}
-    entries: list[tuple[ImageAnnotation, bytes, str]] = []
+    entries: list[LabelEntry] = []
     for image in annotations.images:
         data = image.image.read_bytes()
         content_id = content_sample_id(data)
         sample_id = image.image.stem if image.image.stem in sample_index else content_id
-        entries.append((image, data, sample_id))
+        entries.append(LabelEntry(image, data, sample_id))
+    return store_label_batch(
+        store,
+        entries,
+        source=str(source),
+        fmt=fmt,
+        sample_index=sample_index,
+        skipped=tuple(str(item) for item in validation.skipped),
+        now=now,
+    )
 
+
+@dataclass(frozen=True)
+class LabelEntry:
+    """One reviewed image to store: its annotation, its bytes, its sample id and extra record fields
+    (who reviewed it and when, for labels pulled from Label Studio)."""
+
+    image: ImageAnnotation
+    data: bytes
+    sample_id: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _content_hash(entries: list[LabelEntry]) -> str:
     digest = hashlib.sha256()
-    for image, _data, sample_id in sorted(entries, key=lambda e: e[2]):
-        digest.update(sample_id.encode())
-        digest.update(repr([(b.x1, b.y1, b.x2, b.y2, b.class_name) for b in image.boxes]).encode())
-    content_hash = digest.hexdigest()[:12]
-    for existing in list_label_batches(store):
+    for entry in sorted(entries, key=lambda e: e.sample_id):
+        digest.update(entry.sample_id.encode())
+        digest.update(repr([(b.x1, b.y1, b.x2, b.y2, b.class_name) for b in entry.image.boxes]).encode())
+        # a pulled review's revision (annotation id and time): a reviewer who puts the boxes back as
+        # they were makes a new batch, so it wins over the one in between. Files have none.
+        digest.update(str(entry.extra.get("revision", "")).encode())
+    return digest.hexdigest()[:12]
+
+
+def _next_stamp(existing: list[str], now: datetime) -> datetime:
+    """``now``, or one second after the newest batch when that is not older: batch ids sort in the
+    order they were stored, which is what makes a later correction win (``latest_labels``)."""
+    stamp = now.astimezone(UTC).replace(microsecond=0)
+    if existing:
+        newest = datetime.strptime(max(existing).split("-", 1)[0], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        if newest >= stamp:
+            stamp = newest + timedelta(seconds=1)
+    return stamp
+
+
+def store_label_batch(
+    store: ObjectStore,
+    entries: list[LabelEntry],
+    *,
+    source: str,
+    fmt: str,
+    sample_index: dict[str, str] | None = None,
+    skipped: tuple[str, ...] = (),
+    review_skipped: tuple[dict[str, Any], ...] = (),
+    now: datetime | None = None,
+) -> LabelBatch:
+    """Store ``entries`` as one label batch (images first, ``batch.json`` last); the same content
+    stored before yields the existing batch instead of a duplicate."""
+    sample_index = sample_index or {}
+    content_hash = _content_hash(entries)
+    existing_ids = list_label_batches(store)
+    for existing in existing_ids:
         if existing.endswith(content_hash):
             log.info("annotation batch %s was imported before as %s", source, existing)
             return read_label_batch(store, existing)
 
-    stamp = (now or datetime.now(UTC)).astimezone(UTC)
+    stamp = _next_stamp(existing_ids, now or datetime.now(UTC))
     label_batch_id = f"{stamp:%Y%m%dT%H%M%S}-{content_hash}"
     records = []
-    for n, (image, data, sample_id) in enumerate(entries, start=1):
-        name = f"{sample_id}{image.image.suffix.lower() or '.jpg'}"
-        store.put_bytes(f"{LABELS_PREFIX}{label_batch_id}/images/{name}", data)
+    for n, entry in enumerate(entries, start=1):
+        image = entry.image
+        name = f"{entry.sample_id}{image.image.suffix.lower() or '.jpg'}"
+        store.put_bytes(f"{LABELS_PREFIX}{label_batch_id}/images/{name}", entry.data)
         records.append(
             {
                 "name": name,
-                "sample_id": sample_id,
-                "ingest_batch": sample_index.get(sample_id),
+                "sample_id": entry.sample_id,
+                "ingest_batch": sample_index.get(entry.sample_id),
                 "original": str(image.image),
                 "width": image.width,
                 "height": image.height,
                 "boxes": [[b.x1, b.y1, b.x2, b.y2, b.class_name] for b in image.boxes],
+                **entry.extra,
             }
         )
         if n % 200 == 0:
             log.info("uploaded %d/%d reviewed images", n, len(entries))
     batch = LabelBatch(
         label_batch_id=label_batch_id,
-        source=str(source),
+        source=source,
         format=fmt,
         imported_at=stamp.isoformat().replace("+00:00", "Z"),
         images=tuple(records),
         sample_batches=tuple(sorted({r["ingest_batch"] for r in records if r["ingest_batch"]})),
-        skipped=tuple(str(item) for item in validation.skipped),
+        skipped=skipped,
+        review_skipped=review_skipped,
     )
     store.put_bytes(_batch_key(label_batch_id), batch.to_json().encode(), content_type="application/json")
     return batch

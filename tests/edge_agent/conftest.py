@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from testkit import free_port
 
 from maskops_contracts import CLASS_NAMES
 
@@ -152,15 +153,6 @@ def make_image_folder(tmp_path: Path) -> Callable[..., Path]:
 
 
 # ---------------------------------------------------------------- operations (E2): a real S3 endpoint
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class MotoS3:
     """moto's S3 server on loopback that a test can stop and start again on the same port.
 

@@ -116,12 +116,15 @@ def data_resources():
 def _data_resources(home: Path) -> dict:
     from maskops_assets.resources import (
         DatasetRepoResource,
+        LabelStudioResource,
         MlflowResource,
         ObjectStoreResource,
         WorkDirResource,
     )
 
     return {
+        # Label Studio off (no URL): reviewed_labels imports files only
+        "label_studio": LabelStudioResource(),
         "object_store": ObjectStoreResource(kind="local", root=str(home / "store")),
         "mlflow": MlflowResource(
             tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",

@@ -12,22 +12,48 @@ import pytest
 from maskops_assets.definitions import PROJECT_ROOT, build_definitions, defs
 from maskops_assets.resources import (
     DatasetRepoResource,
+    LabelStudioResource,
     MlflowResource,
     ObjectStoreResource,
+    RetrainPolicyResource,
     WorkDirResource,
 )
 
-DATA_ASSETS = {"collected_frames", "reviewed_labels", "labeled_dataset"}
-ASSETS = DATA_ASSETS | {"trained_model", "model_evaluation", "deployment_release"}
+DATA_ASSETS = {"collected_frames", "labeling_tasks", "reviewed_labels", "labeled_dataset"}
+#: what the retraining job (maskops_main) materializes: everything upstream of the release
+RETRAIN_ASSETS = (DATA_ASSETS - {"collected_frames"}) | {
+    "trained_model",
+    "model_evaluation",
+    "deployment_release",
+}
+MONITORING_ASSETS = {"drift_report", "edge_fleet"}
+ASSETS = DATA_ASSETS | RETRAIN_ASSETS | MONITORING_ASSETS | {"canary_verdict"}
 CHECKS = {
     "labeled_dataset:trainable",
     "model_evaluation:map50_gate",
     "model_evaluation:class_recall_gate",
     "model_evaluation:latency_gate",
+    "edge_fleet:edge_fleet_cameras_reporting",
+    "edge_fleet:edge_fleet_on_current_release",
 }
-JOBS = {"maskops_main", "ingest_job", "promote_canary", "rollback_release"}
-SENSORS = {"new_samples_sensor"}
-RESOURCES = {"object_store", "mlflow", "dataset_repo", "work_dir"}
+JOBS = {
+    "maskops_main",
+    "ingest_job",
+    "promote_canary",
+    "rollback_release",
+    "release_candidate",
+    "drift_report_job",
+    "edge_fleet_job",
+}
+SENSORS = {
+    "new_samples_sensor",
+    "review_sync_sensor",
+    "label_threshold_sensor",
+    "drift_sensor",
+    "canary_watch_sensor",
+}
+SCHEDULES = {"weekly_retrain", "drift_report_hourly", "edge_fleet_schedule"}
+RESOURCES = {"object_store", "mlflow", "dataset_repo", "work_dir", "label_studio", "retrain_policy"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +78,7 @@ EXPECTED = {
     "checks": CHECKS,
     "jobs": JOBS,
     "sensors": SENSORS,
-    "schedules": set(),
+    "schedules": SCHEDULES,
     "resources": RESOURCES,
 }
 
@@ -90,7 +116,13 @@ def test_replaced_resources_keep_every_definition(tmp_path: Path) -> None:
 
 
 def _other_resources() -> dict:
-    return {"mlflow": MlflowResource(), "dataset_repo": DatasetRepoResource(), "work_dir": WorkDirResource()}
+    return {
+        "mlflow": MlflowResource(),
+        "dataset_repo": DatasetRepoResource(),
+        "work_dir": WorkDirResource(),
+        "label_studio": LabelStudioResource(),
+        "retrain_policy": RetrainPolicyResource(),
+    }
 
 
 def test_missing_defs_module_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,10 +153,12 @@ def test_every_asset_is_described_grouped_kinded_and_owned(loaded: dg.Definition
     assert data == DATA_ASSETS
 
 
-def test_main_job_leaves_the_partitioned_ingest_out(loaded: dg.Definitions) -> None:
+def test_main_job_is_the_retraining_path(loaded: dg.Definitions) -> None:
+    """maskops_main (what every trigger launches) runs labels -> dataset -> model -> gate -> release;
+    the partitioned ingest, the monitoring assets and the canary verdict have their own jobs."""
     job = loaded.resolve_job_def("maskops_main")
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    assert selected == ASSETS - {"collected_frames"}
+    assert selected == RETRAIN_ASSETS
 
 
 def test_environment_configures_the_store(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ def test_the_installed_runtime_is_the_override() -> None:
 def test_dagster_selection_strings_parse_on_the_real_definitions() -> None:
     selection = dg.AssetSelection.from_string('group:data and not key:"collected_frames"')
     keys = selection.resolve(defs().resolve_asset_graph())
-    assert {k.to_user_string() for k in keys} == {"reviewed_labels", "labeled_dataset"}
+    assert {k.to_user_string() for k in keys} == {"labeling_tasks", "reviewed_labels", "labeled_dataset"}
 
 
 def test_dagster_cli_lists_a_selection(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from maskops_assets.defs.labels import reviewed_labels
 from maskops_assets.ingest import make_batch, sample_batch_index, write_batch
 from maskops_assets.ingest.seeding import write_review_export
 from maskops_assets.labels import LabelBatchRejected, import_label_batch, list_label_batches, summarise
-from maskops_assets.resources import ObjectStoreResource
+from maskops_assets.resources import LabelStudioResource, ObjectStoreResource, WorkDirResource
 from maskops_contracts import CLASS_NAMES
 
 
@@ -62,12 +62,22 @@ def test_bad_batch_is_rejected_naming_every_file(seeded_store, tmp_path: Path) -
     assert len(kept.skipped) == 2
 
 
+def _file_only_resources(store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The store, a work dir, and Label Studio off (no URL, whatever this machine's environment says)."""
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    return {
+        "object_store": ObjectStoreResource(root=str(store.root)),
+        "label_studio": LabelStudioResource(),
+        "work_dir": WorkDirResource(root=str(tmp_path / "work")),
+    }
+
+
 def test_reviewed_labels_asset_fails_with_the_files_and_changes_nothing(
-    seeded_store, tmp_path: Path, dagster_instance: dg.DagsterInstance
+    seeded_store, tmp_path: Path, dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, samples = seeded_store
     export = write_review_export(samples, tmp_path / "export")
-    resources = {"object_store": ObjectStoreResource(root=str(store.root))}
+    resources = _file_only_resources(store, tmp_path, monkeypatch)
     good = dg.materialize(
         [reviewed_labels],
         instance=dagster_instance,
@@ -75,6 +85,8 @@ def test_reviewed_labels_asset_fails_with_the_files_and_changes_nothing(
         run_config={"ops": {"reviewed_labels": {"config": {"import_dir": str(export), "format": "yolo"}}}},
     )
     assert good.output_for_node("reviewed_labels").images == len(samples)
+    metadata = good.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["label_studio"].value.startswith("off")  # no URL: Label Studio is off, and says so
 
     bad_export = write_review_export(samples[:4], tmp_path / "bad_export")
     broken = _break_two_files(bad_export)

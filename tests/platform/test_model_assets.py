@@ -181,20 +181,6 @@ def test_lineage_and_pictures_in_metadata(platform, first_release):
     assert all(c.passed for c in checks)
 
 
-def test_release_without_approval_fails_with_instructions(platform, first_release):
-    before = manifest(platform)
-    result = execute(
-        platform,
-        {"ops": {"deployment_release": {"config": {"require_approval": True}}}},
-        selection=["deployment_release"],
-    )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    message = failure.step_failure_data.user_failure_data.description
-    assert "approved_by" in message and "launchpad" in message
-    assert manifest(platform) == before
-
-
 def _relabel_test_split_with(onnx: Path, data_yaml: Path) -> int:
     """Rewrite the test labels as the model's own most confident boxes, as the gate's edge pipeline
     finds them; return how many boxes. Cut at the widest confidence gap among the top 3..20 boxes,

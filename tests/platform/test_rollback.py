@@ -1,10 +1,12 @@
-"""Rollback restores the previous manifest and the MLflow aliases in one step (plain and as a job)."""
+"""Rollback restores the previous manifest and the MLflow aliases in one step (plain and as a job);
+every change of the live manifest made by a job is a materialization of ``deployment_release``."""
 
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from maskops_assets.constants import TRIGGER_REASON_TAG, TRIGGER_TAG
 from maskops_assets.defs import release as release_defs
 from maskops_assets.release.aliases import sync_aliases
 from maskops_assets.release.ledger import ReleaseError, ReleaseLedger, plan_release, plan_rollback
@@ -12,6 +14,13 @@ from maskops_assets.resources import MlflowResource, ObjectStoreResource
 from maskops_assets.store import LocalObjectStore
 from maskops_assets.tracking.registry import CHALLENGER, CHAMPION, ModelRegistry
 from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest
+
+
+def latest_release_metadata(instance: dg.DagsterInstance) -> dict:
+    """What the asset page of deployment_release shows: its latest materialization's metadata."""
+    event = instance.get_latest_materialization_event(dg.AssetKey("deployment_release"))
+    assert event is not None, "no materialization of deployment_release recorded"
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
 
 
 def register(registry: ModelRegistry, tmp_path: Path, model_version: str) -> str:
@@ -86,11 +95,22 @@ def test_rollback_job_on_a_real_instance(tmp_path: Path):
     )
 
     with dg.instance_for_test() as instance:
-        result = defs.resolve_job_def("rollback_release").execute_in_process(instance=instance)
+        result = defs.resolve_job_def("rollback_release").execute_in_process(
+            instance=instance, tags={TRIGGER_TAG: "canary_watch", TRIGGER_REASON_TAG: "degraded"}
+        )
+        recorded = latest_release_metadata(instance)
         again = defs.resolve_job_def("rollback_release").execute_in_process(
             instance=instance, raise_on_error=False
         )
+        assert latest_release_metadata(instance) == recorded  # a refused rollback changes nothing
     assert result.success
+    # the asset's page (and GraphQL) show the live manifest, not the rolled-back release
+    assert recorded["release_id"] == "rel-1" and recorded["rolled_back_from"] == "rel-2"
+    assert recorded["canary"] == "none" and recorded["challenger_alias_version"] == "none"
+    assert recorded["manifest"] == first.to_dict() and recorded["action"] == "rollback"
+    assert recorded["triggered_by"] == "canary_watch" and recorded["trigger_reason"] == "degraded"
+    withdrawn_run = registry.find_by_model_version("m-v2").run_id
+    assert registry.client.get_run(withdrawn_run).data.tags["maskops.rolled_back_in"] == "rel-2"
     assert result.output_for_node("rollback_release_op") == "rel-1"
     assert ledger.current() == first
     assert registry.alias_version(CHAMPION).model_version == "m-v1"
@@ -117,8 +137,11 @@ def test_promote_job_makes_the_canary_champion(tmp_path: Path):
 
     with dg.instance_for_test() as instance:
         result = defs.resolve_job_def("promote_canary").execute_in_process(instance=instance)
+        recorded = latest_release_metadata(instance)
     assert result.success
     live = ledger.current()
+    assert recorded["release_id"] == live.release_id and recorded["champion"] == "m-v2"
+    assert recorded["canary"] == "none" and recorded["triggered_by"] == "a person (launched by hand)"
     assert (
         live.champion.model_version == "m-v2" and live.canary is None and live.previous_release_id == "rel-2"
     )

@@ -43,3 +43,18 @@ def test_search_space_is_checked():
         SearchSpace(lr0=(0.1, 0.01))
     with pytest.raises(ValidationError, match="n_trial"):
         SearchConfig(n_trial=3)
+
+
+def test_parallel_search_needs_shared_storage(monkeypatch):
+    monkeypatch.delenv("MASKOPS_OPTUNA_STORAGE", raising=False)
+    monkeypatch.delenv("MASKOPS_OPTUNA_WORKERS", raising=False)
+    assert SearchConfig().workers == 1 and SearchConfig().storage_url is None
+    with pytest.raises(ValidationError, match="workers=2 needs a shared study"):
+        SearchConfig(workers=2)
+    monkeypatch.setenv("MASKOPS_OPTUNA_STORAGE", "postgresql+psycopg2://u@127.0.0.1/optuna")
+    monkeypatch.setenv("MASKOPS_OPTUNA_WORKERS", "2")
+    config = SearchConfig()
+    assert (config.workers, config.storage_url) == (2, "postgresql+psycopg2://u@127.0.0.1/optuna")
+    monkeypatch.setenv("MASKOPS_OPTUNA_WORKERS", "two")
+    with pytest.raises(ValueError, match="MASKOPS_OPTUNA_WORKERS must be a whole number"):
+        SearchConfig()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +10,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from testkit import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 QUERY = "{ assetNodes { assetKey { path } groupName } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -51,11 +45,15 @@ def test_webserver_graphql_lists_the_assets(tmp_path: Path) -> None:
         # every defs module of the folder the location loads, model side included
         assert groups == {
             "collected_frames": "data",
+            "labeling_tasks": "data",
             "reviewed_labels": "data",
             "labeled_dataset": "data",
             "trained_model": "training",
             "model_evaluation": "training",
             "deployment_release": "release",
+            "canary_verdict": "release",
+            "drift_report": "monitoring",
+            "edge_fleet": "monitoring",
         }
     finally:
         server.terminate()

@@ -1,0 +1,96 @@
+"""How the canary watch judges: sample minimum, soak period, tolerances, each from the environment.
+
+Every setting has a variable (``ENV``) read when the watch runs; unset ones take the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import ClassVar
+
+
+class ThresholdError(ValueError):
+    """A canary setting is not valid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class CanaryThresholds:
+    """min_frames: frames per group (canary, control) before any verdict. soak_minutes: how long a
+    canary must have run, healthy, before it is promoted. window_minutes: the most recent telemetry
+    compared. min_test_samples: values per group for one test to count. alpha: significance of
+    the tests. confidence_drop / low_tail_drop: absolute drops of mean / 10th-percentile minimum
+    confidence that count as degraded (with p < alpha). detections_change: relative change of
+    detections per frame. class_mix_shift: total variation distance of the class mix. latency_ratio:
+    canary p99 over control p99. max_error_rate: canary frame errors per frame."""
+
+    min_frames: int = 200
+    soak_minutes: float = 60.0
+    window_minutes: float = 60.0
+    min_test_samples: int = 30
+    alpha: float = 0.05
+    confidence_drop: float = 0.05
+    low_tail_drop: float = 0.10
+    detections_change: float = 0.5
+    class_mix_shift: float = 0.2
+    latency_ratio: float = 2.0
+    max_error_rate: float = 0.05
+
+    ENV: ClassVar[dict[str, str]] = {
+        "min_frames": "MASKOPS_CANARY_MIN_FRAMES",
+        "soak_minutes": "MASKOPS_CANARY_SOAK_MINUTES",
+        "window_minutes": "MASKOPS_CANARY_WINDOW_MINUTES",
+        "min_test_samples": "MASKOPS_CANARY_MIN_TEST_SAMPLES",
+        "alpha": "MASKOPS_CANARY_ALPHA",
+        "confidence_drop": "MASKOPS_CANARY_CONFIDENCE_DROP",
+        "low_tail_drop": "MASKOPS_CANARY_LOW_TAIL_DROP",
+        "detections_change": "MASKOPS_CANARY_DETECTIONS_CHANGE",
+        "class_mix_shift": "MASKOPS_CANARY_CLASS_MIX_SHIFT",
+        "latency_ratio": "MASKOPS_CANARY_LATENCY_RATIO",
+        "max_error_rate": "MASKOPS_CANARY_MAX_ERROR_RATE",
+    }
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not value >= 0:  # NaN too
+                raise ThresholdError(
+                    f"canary setting {f.name} ({self.ENV[f.name]}) must be >= 0, got {value!r}"
+                )
+        if not 0 < self.alpha < 1:
+            raise ThresholdError(
+                f"canary setting alpha ({self.ENV['alpha']}) must be in (0, 1), got {self.alpha}"
+            )
+        if self.min_frames < 1 or self.min_test_samples < 1:
+            raise ThresholdError("canary settings min_frames and min_test_samples must be at least 1")
+
+    @property
+    def soak(self) -> timedelta:
+        return timedelta(minutes=self.soak_minutes)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(minutes=self.window_minutes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryThresholds:
+        environ = os.environ if environ is None else environ
+        values: dict[str, float | int] = {}
+        for f in fields(cls):
+            raw = environ.get(cls.ENV[f.name])
+            if not raw:
+                continue
+            kind = int if f.type in ("int", int) else float
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                what = "an integer" if kind is int else "a number"
+                raise ThresholdError(
+                    f"${cls.ENV[f.name]} (canary {f.name}) must be {what}, got {raw!r}"
+                ) from None
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,111 @@
+"""A window of the cameras' telemetry rows, read from the object store into one table.
+
+Telemetry lives at ``telemetry/<camera_id>/<YYYY-MM-DD>/<batch_id>.parquet`` (docs/contracts.md).
+A window lists only the day folders it covers, camera by camera, so its cost grows with the days
+and cameras asked for, not with the whole store. Rows are filtered on ``ts`` after reading; a
+file that cannot be read is reported by key and skipped, never fatal (one bad upload must not
+blind the drift report or the canary watch).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from maskops_contracts.telemetry import TELEMETRY_COLUMNS
+from maskops_store import ObjectStore
+
+TELEMETRY_PREFIX = "telemetry/"
+
+
+@dataclass
+class TelemetryWindow:
+    """The rows of ``[since, until)`` as a DataFrame (``TELEMETRY_COLUMNS``), and what was skipped."""
+
+    rows: pd.DataFrame
+    since: datetime
+    until: datetime
+    files_read: int = 0
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def cameras(self) -> list[str]:
+        return sorted(self.rows["camera_id"].unique()) if len(self.rows) else []
+
+
+def list_cameras(store: ObjectStore, page_size: int = 1000) -> list[str]:
+    """Every camera id with a telemetry folder."""
+    cameras: set[str] = set()
+    after: str | None = None
+    while True:
+        keys = store.list_keys(TELEMETRY_PREFIX, start_after=after, limit=page_size)
+        if not keys:
+            return sorted(cameras)
+        for key in keys:
+            cameras.add(key[len(TELEMETRY_PREFIX) :].split("/", 1)[0])
+        # jump past the rest of this camera's keys: the next listing starts at the next camera
+        last_camera = keys[-1][len(TELEMETRY_PREFIX) :].split("/", 1)[0]
+        after = f"{TELEMETRY_PREFIX}{last_camera}/\uffff"
+
+
+def _days(since: datetime, until: datetime) -> list[date]:
+    first, last = since.astimezone(UTC).date(), until.astimezone(UTC).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def telemetry_keys(
+    store: ObjectStore, since: datetime, until: datetime, cameras: Iterable[str] | None = None
+) -> list[str]:
+    """The parquet keys in the day folders that ``[since, until]`` touches, for ``cameras`` (all)."""
+    keys: list[str] = []
+    for camera in sorted(cameras) if cameras is not None else list_cameras(store):
+        for day in _days(since, until):
+            prefix = f"{TELEMETRY_PREFIX}{camera}/{day.isoformat()}/"
+            after: str | None = None
+            while page := store.list_keys(prefix, start_after=after, limit=1000):
+                keys.extend(k for k in page if k.endswith(".parquet"))
+                after = page[-1]
+    return keys
+
+
+def read_window(
+    store: ObjectStore,
+    since: datetime,
+    until: datetime | None = None,
+    cameras: Iterable[str] | None = None,
+) -> TelemetryWindow:
+    """Telemetry rows with ``since <= ts < until`` (``until`` defaults to now), for ``cameras``."""
+    until = until or datetime.now(UTC)
+    tables: list[pa.Table] = []
+    unreadable: list[str] = []
+    keys = telemetry_keys(store, since, until, cameras)
+    for key in keys:
+        try:
+            table = pq.read_table(io.BytesIO(store.get_bytes(key)))
+        except Exception as err:  # a truncated or foreign file: name it, keep going
+            unreadable.append(f"{key}: {err}")
+            continue
+        tables.append(table.select([c for c in TELEMETRY_COLUMNS if c in table.column_names]))
+    if tables:
+        frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in TELEMETRY_COLUMNS})
+    for column in TELEMETRY_COLUMNS:  # rows written before an optional column existed
+        if column not in frame.columns:
+            frame[column] = None
+    if len(frame):
+        ts = pd.to_datetime(frame["ts"], utc=True)
+        frame = frame[(ts >= pd.Timestamp(since)) & (ts < pd.Timestamp(until))].reset_index(drop=True)
+    return TelemetryWindow(
+        rows=frame[list(TELEMETRY_COLUMNS)],
+        since=since,
+        until=until,
+        files_read=len(keys) - len(unreadable),
+        unreadable=unreadable,
+    )

@@ -1,0 +1,294 @@
+"""The canary watch: a degraded canary is rolled back, a healthy one is promoted after its soak
+period, too few frames gives neither; each verdict is a materialization of ``canary_verdict``.
+
+Real telemetry parquet files (written by the edge agent's own writer) in a local object store, a real
+MLflow (SQLite), a real Dagster instance and ``dg.build_sensor_context``. The telemetry is generated
+with fixed values, so every verdict holds by construction: a "healthy" canary's frames are the very
+same values as the control's (every test's p-value is 1), a "degraded" one's confidences are 0.3 lower
+on every frame, and the soak clock is the manifest's ``created_at``, set hours away from the limit.
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from edge_agent.telemetry import rows_to_parquet
+from maskops_assets.canary.statistics import DEGRADED, HEALTHY, SOAKING, TOO_FEW_FRAMES, judge
+from maskops_assets.canary.thresholds import CanaryThresholds, ThresholdError
+from maskops_assets.canary.watch import WatchCursor
+from maskops_assets.constants import TRIGGER_REASON_TAG, TRIGGER_TAG
+from maskops_assets.defs import release as release_defs
+from maskops_assets.monitoring.telemetry_window import read_window
+from maskops_assets.release.aliases import sync_aliases
+from maskops_assets.release.ledger import ReleaseLedger, plan_release
+from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
+from maskops_assets.tracking.registry import CHALLENGER, CHAMPION, ModelRegistry
+from maskops_contracts import (
+    AgentStatus,
+    CameraStatus,
+    ModelRef,
+    ReleaseManifest,
+    TelemetryRow,
+    telemetry_key,
+)
+
+CANARY_CAMERAS = ("cam-c1", "cam-c2")
+CONTROL_CAMERAS = ("cam-a1", "cam-a2")
+FRAMES_PER_CAMERA = 150  # 300 per group, over the default minimum of 200
+
+
+def frames(n: int, confidence_shift: float = 0.0, latency: float = 20.0) -> list[dict]:
+    """``n`` frames with fixed, spread-out values (the same for every call with the same n)."""
+    spread = np.linspace(0.0, 1.0, n)
+    out = []
+    for i, x in enumerate(spread):
+        detections = 1 + i % 3
+        mean = 0.6 + 0.3 * x + confidence_shift
+        out.append(
+            {
+                "num_detections": detections,
+                "mean_confidence": mean,
+                "min_confidence": mean - 0.1,
+                "class_counts": {"with_mask": detections - 1, "without_mask": 1},
+                "inference_ms": latency + 5.0 * x,
+            }
+        )
+    return out
+
+
+def write_telemetry(store, camera: str, model_version: str, values: list[dict], end: datetime) -> None:
+    """One parquet batch per camera, one frame a second up to ``end``, through the edge's writer."""
+    rows = []
+    for i, v in enumerate(values):
+        rows.append(
+            TelemetryRow(
+                camera_id=camera,
+                ts=end - timedelta(seconds=len(values) - i),
+                model_version=model_version,
+                brightness=120.0,
+                contrast=40.0,
+                blur=300.0,
+                mean_r=110.0,
+                mean_g=115.0,
+                mean_b=120.0,
+                saturation=60.0,
+                **v,
+            )
+        )
+    batch = f"batch-{model_version}-{end.strftime('%H%M%S')}"
+    store.put_bytes(
+        telemetry_key(camera, rows[0].ts, batch), rows_to_parquet(rows), "application/octet-stream"
+    )
+
+
+def register(registry: ModelRegistry, tmp_path: Path, model_version: str) -> None:
+    weights = tmp_path / f"{model_version}.pt"
+    weights.write_bytes(model_version.encode())
+    with registry.run(f"train-{model_version}") as run_id:
+        registry.log_artifact(run_id, weights, "model")
+    registry.tag_model_version(registry.register(run_id).version, model_version)
+
+
+@pytest.fixture
+def watch(tmp_path: Path, dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch):
+    """m-v1 champion (rel-1), m-v2 canary on two cameras (rel-2) released ``canary_age`` ago."""
+    for name in CanaryThresholds.ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    resources = {
+        "object_store": ObjectStoreResource(kind="local", root=str(tmp_path / "store")),
+        "mlflow": MlflowResource(
+            tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
+            artifact_location=(tmp_path / "artifacts").as_uri(),
+        ),
+        "work_dir": WorkDirResource(root=str(tmp_path / "work")),
+    }
+    store = resources["object_store"].open()
+    registry = resources["mlflow"].registry()
+    ledger = ReleaseLedger(store)
+    for version in ("m-v1", "m-v2"):
+        register(registry, tmp_path, version)
+
+    def release(canary_age: timedelta) -> ReleaseManifest:
+        first = plan_release(None, ModelRef("m-v1", "models/m-v1/model.onnx", "1" * 64), release_id="rel-1")
+        ledger.publish(first)
+        second = plan_release(
+            first,
+            ModelRef("m-v2", "models/m-v2/model.onnx", "2" * 64),
+            release_id="rel-2",
+            canary_cameras=CANARY_CAMERAS,
+        )
+        second = replace(second, created_at=datetime.now(UTC) - canary_age)
+        ledger.publish(second)
+        sync_aliases(registry, second)
+        return second
+
+    def traffic(n: int, canary_shift: float = 0.0, canary_latency: float = 20.0) -> None:
+        end = datetime.now(UTC) - timedelta(seconds=5)
+        for camera in CONTROL_CAMERAS:
+            write_telemetry(store, camera, "m-v1", frames(n), end)
+        for camera in CANARY_CAMERAS:
+            write_telemetry(store, camera, "m-v2", frames(n, canary_shift, canary_latency), end)
+
+    def tick(cursor: str | None = None) -> dg.SensorResult:
+        context = dg.build_sensor_context(instance=dagster_instance, cursor=cursor, resources=resources)
+        return release_defs.canary_watch_sensor(context)
+
+    return {
+        "release": release,
+        "traffic": traffic,
+        "tick": tick,
+        "store": store,
+        "ledger": ledger,
+        "registry": registry,
+        "resources": resources,
+        "instance": dagster_instance,
+    }
+
+
+def skipped(result: dg.SensorResult) -> str:
+    return result.skip_reason.skip_message if result.skip_reason else ""
+
+
+def verdict_of(result: dg.SensorResult) -> dict:
+    (event,) = result.asset_events
+    assert event.asset_key == dg.AssetKey("canary_verdict")
+    return {key: value.value for key, value in event.metadata.items()}
+
+
+def test_degraded_canary_is_rolled_back_and_the_rollback_is_recorded(watch):
+    watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA, canary_shift=-0.3)
+
+    result = watch["tick"]()
+    (request,) = result.run_requests
+    assert request.job_name == "rollback_release" and request.run_key == "rollback_release:rel-2"
+    assert request.tags[TRIGGER_TAG] == "canary_watch"
+    assert "mean_confidence" in request.tags[TRIGGER_REASON_TAG]
+    verdict = verdict_of(result)
+    assert verdict["status"] == DEGRADED and verdict["requested"] == "rollback_release"
+    assert verdict["canary_frames"] == verdict["control_frames"] == 2 * FRAMES_PER_CAMERA
+    assert verdict["mean_confidence_p_value"] < 0.05
+    assert verdict["mean_confidence_control"] - verdict["mean_confidence_canary"] == pytest.approx(0.3)
+    picture = Path(verdict["picture_file"])
+    assert picture.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert verdict["picture"].endswith(f"/artifactPath/canary/{picture.name}")
+
+    # one decision per release: the next tick waits for the rollback run, requests nothing again
+    again = watch["tick"](result.cursor)
+    assert not again.run_requests and not again.asset_events
+    assert "already requested" in skipped(again)
+
+    # the requested run, as the daemon would launch it, restores rel-1 and records it on the asset
+    job = dg.Definitions(jobs=release_defs.JOBS, resources=watch["resources"]).resolve_job_def(
+        request.job_name
+    )
+    assert job.execute_in_process(instance=watch["instance"], tags=request.tags).success
+    assert watch["ledger"].current().release_id == "rel-1"
+    assert watch["registry"].alias_version(CHALLENGER) is None
+    event = watch["instance"].get_latest_materialization_event(dg.AssetKey("deployment_release"))
+    recorded = event.asset_materialization.metadata
+    assert recorded["release_id"].value == "rel-1" and recorded["triggered_by"].value == "canary_watch"
+    # with no canary left there is nothing to watch
+    assert "has no canary" in skipped(watch["tick"](result.cursor))
+
+
+def test_healthy_canary_is_promoted_after_the_soak_period_not_before(watch):
+    watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA)
+    soaking = watch["tick"]()
+    assert not soaking.run_requests
+    verdict = verdict_of(soaking)
+    assert verdict["status"] == SOAKING and verdict["requested"] == "nothing (keep watching)"
+    assert verdict["mean_confidence_p_value"] > 0.5  # the very same values on both sides
+    assert "healthy so far; soaking" in skipped(soaking) and "of 60 min" in skipped(soaking)
+    # the same state on the next tick is not recorded twice
+    assert not watch["tick"](soaking.cursor).asset_events
+
+    watch["release"](timedelta(hours=2))  # the same canary release, now past its soak period
+    result = watch["tick"](soaking.cursor)
+    (request,) = result.run_requests
+    assert request.job_name == "promote_canary"
+    assert verdict_of(result)["status"] == HEALTHY
+    job = dg.Definitions(jobs=release_defs.JOBS, resources=watch["resources"]).resolve_job_def(
+        request.job_name
+    )
+    assert job.execute_in_process(instance=watch["instance"], tags=request.tags).success
+    live = watch["ledger"].current()
+    assert live.champion.model_version == "m-v2" and live.canary is None
+    assert watch["registry"].alias_version(CHAMPION).model_version == "m-v2"
+
+
+def test_too_few_frames_gives_neither_rollback_nor_promotion(watch, monkeypatch):
+    watch["release"](timedelta(hours=2))  # past the soak period: only the sample size holds it back
+    watch["traffic"](50, canary_shift=-0.3)  # 100 frames per group, 200 needed
+    result = watch["tick"]()
+    assert not result.run_requests
+    verdict = verdict_of(result)
+    assert verdict["status"] == TOO_FEW_FRAMES and verdict["canary_frames"] == 100
+    assert "keep watching" in skipped(result) and "200 needed" in skipped(result)
+    assert WatchCursor.from_json(result.cursor).requested is None
+    # the minimum is a setting: lowered below the sample, the same frames are judged degraded
+    monkeypatch.setenv("MASKOPS_CANARY_MIN_FRAMES", "80")
+    lowered = watch["tick"](result.cursor)
+    assert lowered.run_requests[0].job_name == "rollback_release"
+
+
+def test_canary_errors_from_agent_status_degrade_it(watch):
+    watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA)  # telemetry alike: only the errors differ
+    cameras = (
+        CameraStatus("cam-c1", "running", "m-v2", "rel-2", True, frames_analysed=900, frame_errors=100),
+        CameraStatus("cam-a1", "running", "m-v1", "rel-2", False, frames_analysed=1000, frame_errors=1),
+    )
+    status = AgentStatus(agent_id="box-1", sent_at=datetime.now(UTC), cameras=cameras)
+    watch["store"].put_bytes("agents/box-1/status.json", status.to_json().encode(), "application/json")
+    result = watch["tick"]()
+    assert result.run_requests[0].job_name == "rollback_release"
+    verdict = verdict_of(result)
+    assert verdict["error_rate_canary"] == pytest.approx(0.1) and "error_rate" in verdict["summary"]
+
+
+def test_latency_and_the_split_by_the_manifest(watch):
+    """Plain statistics: canary p99 over twice the control's degrades; a canary camera still on the
+    champion counts in neither group."""
+    manifest = watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA, canary_latency=60.0)
+    end = datetime.now(UTC)
+    write_telemetry(watch["store"], "cam-c1", "m-v1", frames(40), end)  # not swapped yet
+    since = end - timedelta(hours=1)
+    rows = read_window(watch["store"], since, end + timedelta(seconds=1)).rows
+    verdict = judge(manifest, rows, since=since, until=end, thresholds=CanaryThresholds())
+    assert verdict.canary_frames == verdict.control_frames == 2 * FRAMES_PER_CAMERA
+    assert verdict.status == DEGRADED
+    (latency,) = [c for c in verdict.comparisons if c.degraded]
+    assert latency.signal == "latency_p99_ms" and latency.canary / latency.control > 2.0
+
+
+def test_thresholds_name_the_variable_when_wrong():
+    assert CanaryThresholds.from_env({}) == CanaryThresholds()
+    tuned = CanaryThresholds.from_env(
+        {"MASKOPS_CANARY_SOAK_MINUTES": "90", "MASKOPS_CANARY_MIN_FRAMES": "50"}
+    )
+    assert tuned.soak == timedelta(minutes=90) and tuned.min_frames == 50
+    with pytest.raises(ThresholdError, match=r"\$MASKOPS_CANARY_MIN_FRAMES .* must be an integer"):
+        CanaryThresholds.from_env({"MASKOPS_CANARY_MIN_FRAMES": "lots"})
+    with pytest.raises(ThresholdError, match="MASKOPS_CANARY_ALPHA"):
+        CanaryThresholds(alpha=1.5)
+
+
+def test_the_watch_is_on_by_default_and_targets_the_release_jobs(monkeypatch):
+    sensor = release_defs.canary_watch_sensor
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert {target.job_name for target in sensor.targets} == {"promote_canary", "rollback_release"}
+    assert sensor.minimum_interval_seconds == release_defs._watch_interval()
+    monkeypatch.delenv("MASKOPS_CANARY_WATCH_INTERVAL_S", raising=False)
+    assert release_defs._watch_interval() == 300
+    monkeypatch.setenv("MASKOPS_CANARY_WATCH_INTERVAL_S", "10")
+    assert release_defs._watch_interval() == 30  # never more often than every 30 s
+    monkeypatch.setenv("MASKOPS_CANARY_WATCH_INTERVAL_S", "often")
+    with pytest.raises(ValueError, match="MASKOPS_CANARY_WATCH_INTERVAL_S must be a whole number"):
+        release_defs._watch_interval()
