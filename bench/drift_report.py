@@ -48,38 +48,10 @@ def _say(message: str) -> None:
 
 
 def fake_onnx(path: Path) -> Path:
-    """A YOLOv8-shaped ONNX with dynamic input whose two boxes are a fixed table."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    """The fixed-table model (maskops_assets.synthetic.fixed_model) at the bench's size."""
+    from maskops_assets.synthetic.fixed_model import fixed_table_onnx
 
-    from maskops_contracts import CLASS_NAMES
-
-    nc, anchors = len(CLASS_NAMES), 8
-    table = np.zeros((1, 4 + nc, anchors), dtype=np.float32)
-    table[0, :4, 0], table[0, 4:, 0] = [16, 16, 20, 20], [0.9, 0.05, 0.05]
-    table[0, :4, 1], table[0, 4:, 1] = [46, 40, 16, 18], [0.1, 0.7, 0.2]
-    graph = helper.make_graph(
-        [
-            helper.make_node("ReduceMean", ["images"], ["mean4"], keepdims=1),
-            helper.make_node("Reshape", ["mean4", "shape3"], ["mean"]),
-            helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
-            helper.make_node("Add", ["table", "nothing"], ["output0"]),
-        ],
-        "fake_yolov8",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, "height", "width"])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 4 + nc, anchors])],
-        [
-            numpy_helper.from_array(np.array([1, 1, 1], dtype=np.int64), "shape3"),
-            numpy_helper.from_array(table, "table"),
-            numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    helper.set_model_props(model, {"names": str(dict(enumerate(CLASS_NAMES))), "imgsz": str([IMGSZ, IMGSZ])})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return fixed_table_onnx(path, IMGSZ)
 
 
 class BenchSource:
