@@ -38,9 +38,12 @@ fi
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 free_port() {  # the preferred port when it is free, else one the kernel picks
+    # MASKOPS_PROD_ANY_PORT=1: always one the kernel picks, so profiles started side by side (tests)
+    # never both take a preferred port that was free when each looked
     "$BIN/python" - "$1" <<'PY'
-import socket, sys
-for port in (int(sys.argv[1]), 0):
+import os, socket, sys
+preferred = [] if os.environ.get("MASKOPS_PROD_ANY_PORT") == "1" else [int(sys.argv[1])]
+for port in (*preferred, 0):
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))

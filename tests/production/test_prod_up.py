@@ -53,7 +53,8 @@ def prod_dir():
 def _script(name: str, prod_dir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / name)],
-        env={**os.environ, "MASKOPS_PROD_DIR": str(prod_dir)},
+        # kernel-picked ports: another profile (another test run on this machine) may be starting now
+        env={**os.environ, "MASKOPS_PROD_DIR": str(prod_dir), "MASKOPS_PROD_ANY_PORT": "1"},
         capture_output=True,
         text=True,
         timeout=600,
