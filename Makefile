@@ -8,7 +8,8 @@ export DAGSTER_HOME ?= $(CURDIR)/var/dagster_home
 venv:
 	@bash scripts/bootstrap.sh
 
-## The main job on embedded defaults: demo data -> dataset (DVC) -> model (MLflow) -> gate -> release.
+## The closed loop on embedded defaults (docs/demo.md): Dagster daemon + webserver, Label Studio and the
+## edge agent as real processes; sensors collect, label, retrain, gate, release and promote. Ctrl-C stops all.
 demo: venv
 	$(PY) -m maskops_assets.demo
 

@@ -16,6 +16,12 @@ All figures come from ONE run on the same video and the same trained weights:
     ``--releases - 1`` more while frames flow, each a hot swap. Target: < 400 MB. A picture of both
     runs' resident memory over time is written to ``--out/rss_round<N>.png``.
 
+(e) on OpenVINO: the agent on the release's INT8 model (``model_int8.zip``, NNCF post-training
+    quantization calibrated on the training images exactly as a release is) vs the agent on the
+    fp32 model, side by side in each round. Target: >= 1.5x, with the INT8 mAP50 drop on the test
+    split, measured through the edge pipeline as the release gate does, <= 0.01 (printed beside it).
+    ``--no-int8`` skips it.
+
 The box is shared, so the three are measured in interleaved rounds (``--rounds``, default 3),
 each in its own process; ratios are paired within a round and the median round is quoted
 (the agent's rate is its steady state, first to last analysed frame); every round is printed.
@@ -55,6 +61,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_VS_ULTRALYTICS = 3.0
 TARGET_VS_FORWARD = 0.8
 TARGET_RSS_MB = 400.0
+TARGET_INT8_SPEEDUP = 1.5
+TARGET_INT8_MAX_DROP = 0.01
 
 
 def _say(message: str) -> None:
@@ -101,6 +109,46 @@ def train_and_export(
     exported = export_onnx(result.weights, weights, imgsz=imgsz, model_version="bench",
                            settings_dir=out / "ultralytics")
     _say(f"[weights] exported {exported.onnx} (mAP50 {result.metrics.get('map50', 0):.3f} on val)")
+
+
+def ensure_int8(onnx_path: Path, data_yaml: Path, imgsz: int, calibration: int) -> Path:
+    """``model_int8.zip`` beside ``onnx_path``, quantized as a release quantizes it; made only
+    when missing or older than the model."""
+    from maskops_assets.training.quantize import MODEL_INT8
+
+    int8 = onnx_path.with_name(MODEL_INT8)
+    if int8.is_file() and int8.stat().st_mtime >= onnx_path.stat().st_mtime:
+        _say(f"[int8] cached: {int8}")
+        return int8
+    return Path(isolated(quantize_for_bench, onnx_path, data_yaml, imgsz, calibration))
+
+
+def quantize_for_bench(onnx_path: Path, data_yaml: Path, imgsz: int, calibration: int) -> str:
+    from maskops_assets.training.quantize import MODEL_INT8, calibration_images, quantize_onnx
+
+    images = calibration_images(data_yaml, calibration)
+    _say(f"[int8] quantizing {onnx_path.name} with NNCF on {len(images)} training images of {data_yaml}")
+    out = onnx_path.with_name(MODEL_INT8)
+    quantized = quantize_onnx(
+        onnx_path, images, out, imgsz=imgsz, progress=lambda line: _say(f"[int8] {line}")
+    )
+    return str(quantized.path)
+
+
+def measure_int8_accuracy(
+    onnx_path: Path, int8_path: Path, data_yaml: Path, imgsz: int
+) -> tuple[float, float]:
+    """mAP50 of the fp32 and the INT8 model on the test split through the edge pipeline on
+    OpenVINO, as the release gate measures them."""
+    from maskops_assets.evaluation.metrics import EdgeSettings, evaluate_on_edge
+
+    settings = EdgeSettings(runtime="openvino", precision="fp32")
+    scores = [
+        evaluate_on_edge(path, data_yaml, "test", imgsz=imgsz, settings=settings, latency_runs=0,
+                         progress=lambda line: _say(f"[int8] {line}")).map50
+        for path in (onnx_path, int8_path)
+    ]
+    return scores[0], scores[1]
 
 
 def ensure_video(out: Path, n_frames: int) -> Path:
@@ -518,6 +566,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="releases published in the real configuration (all but the first are hot swaps)")
     parser.add_argument("--memory-only", action="store_true",
                         help="measure only the peak RSS, (c) and (d): no forward pass, no ultralytics")
+    parser.add_argument("--no-int8", action="store_true",
+                        help="skip (e), the agent on the INT8 model against the agent on fp32")
+    parser.add_argument("--int8-calibration", type=int, default=300,
+                        help="training images the INT8 model is calibrated on (0: all)")
     parser.add_argument("--model", type=Path, default=None,
                         help="with --memory-only: an exported ONNX model to run instead of training one")
     args = parser.parse_args(argv)
@@ -538,6 +590,21 @@ def main(argv: list[str] | None = None) -> int:
                                        n_images=args.train_images, threads=threads)
     video = ensure_video(args.out, args.frames)
     frames = read_frames(video)
+    int8_path = None
+    if not (args.memory_only or args.no_int8) and runtime == "openvino":
+        data_yaml = args.out / "data" / "data.yaml"
+        if not data_yaml.is_file():
+            from maskops_assets.synthetic.dataset import generate_dataset
+
+            data_yaml = generate_dataset(args.out / "data", args.train_images, image_size=args.imgsz, seed=0,
+                                         overwrite=True)
+        int8_path = ensure_int8(onnx_path, data_yaml, args.imgsz, args.int8_calibration)
+        fp32_map50, int8_map50 = isolated(measure_int8_accuracy, onnx_path, int8_path, data_yaml, args.imgsz)
+        _say(f"[int8] mAP50 on the test split (edge pipeline, OpenVINO): fp32 {fp32_map50:.4f}, "
+             f"INT8 {int8_map50:.4f}, drop {fp32_map50 - int8_map50:+.4f}")
+    elif not args.memory_only and not args.no_int8:
+        _say(f"[int8] skipped: the release gate measures INT8 on OpenVINO, the agent runs {runtime}")
+    int8_rates: list[tuple[float, float]] = []  # (agent fp32, agent INT8) per round
     _say(f"[setup] {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, imgsz {args.imgsz}, "
          f"{threads} threads for torch and for the agent's runtime ({runtime})")
 
@@ -547,6 +614,11 @@ def main(argv: list[str] | None = None) -> int:
     for r in range(1, args.rounds + 1):
         agent = measure_agent(onnx_path, video, args.out, threads, runtime)
         _say(f"[round {r}] agent summary: {json.dumps(agent['summary'])}")
+        if int8_path is not None:
+            agent_int8 = measure_agent(int8_path, video, args.out, threads, runtime)
+            int8_rates.append((agent["fps"], agent_int8["fps"]))
+            _say(f"[round {r}] agent on INT8 {agent_int8['fps']:.1f} fps vs on fp32 {agent['fps']:.1f} fps: "
+                 f"{agent_int8['fps'] / agent['fps']:.2f}x")
         _say(f"[round {r}] real configuration: S3 store under a prefix, model sync on, "
              f"{args.releases - 1} hot swap(s), video at its recorded pace")
         real = measure_real_config(onnx_path, video, args.out, threads, runtime, args.imgsz, args.releases)
@@ -591,6 +663,18 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"{'agent CLI (whole pipeline)':<36}{agent_fps:>10.1f}")
         _say(f"{runtime + ' forward pass only':<36}{forward_fps:>10.1f}")
         _say(f"{'ultralytics predict per frame':<36}{ultra_fps:>10.1f}")
+    if int8_rates:
+        # paired within a round, median round quoted, the mAP50 drop printed beside the speed-up
+        fp32_fps, int8_fps = sorted(int8_rates, key=lambda pair: pair[1] / pair[0])[len(int8_rates) // 2]
+        speedup, drop = int8_fps / fp32_fps, fp32_map50 - int8_map50
+        _say(f"{'agent CLI on INT8 (OpenVINO)':<36}{int8_fps:>10.1f}   vs fp32 {fp32_fps:.1f}: "
+             f"{speedup:.2f}x, INT8 mAP50 {int8_map50:.4f} vs fp32 {fp32_map50:.4f} (drop {drop:+.4f})")
+        checks += [
+            ("(e) agent INT8 / agent fp32", f"{speedup:.2f}x", f">= {TARGET_INT8_SPEEDUP}x",
+             speedup >= TARGET_INT8_SPEEDUP),
+            ("(e) INT8 mAP50 drop", f"{drop:+.4f}", f"<= {TARGET_INT8_MAX_DROP}",
+             drop <= TARGET_INT8_MAX_DROP),
+        ]
     rss_target = f"< {TARGET_RSS_MB:.0f} MB"
     checks += [
         ("(c) peak RSS, local, no sync", f"{peak_rss:.0f} MB", rss_target, peak_rss < TARGET_RSS_MB),

@@ -13,11 +13,14 @@ good model. So is a model this agent would run at a precision the release gate d
 measure (``detector.precision``, resolved against ``ModelRef.measured_precisions`` for the
 agent's runtime; reason ``precision_not_measured``, or ``precision_not_offered`` when this
 CPU lacks it): an explicit ``precision: bf16`` is neither run as fp32 behind the operator's
-back nor run unmeasured. Good models are cached under ``data_dir/models`` with a small
-``active.json``, so after a restart the agent starts with what it last ran even when
-the store is unreachable. The cache keeps, per camera, the model it runs and the one it ran
-before (a rollback needs no download), plus the release's canary; every other model file
-(superseded or refused) is removed after each poll.
+back nor run unmeasured. Where the release lists an INT8 model for this agent's runtime (OpenVINO)
+and ``detector.precision`` is ``auto``, the camera runs that file (``model_int8.zip``, checked
+against its own sha256) instead of the model; ``fp32`` forces the model file, and ONNX Runtime
+runs it with one log line (``detector.variants.model_file``). Good models are cached under
+``data_dir/models`` with a small ``active.json``, so after a restart the agent starts with what
+it last ran even when the store is unreachable. The cache keeps, per camera, the model it runs
+and the one it ran before (a rollback needs no download), plus the release's canary; every other
+model file (superseded or refused) is removed after each poll.
 
 A model object the manifest names but the store does not have (yet: the manifest was written
 before the upload finished) is not refused for good: it is tried again with backoff
@@ -46,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.backoff import backoff_delay
 from edge_agent.detector.base import load_detector, resolve_runtime
 from edge_agent.detector.types import Detector, DetectorConfig, ModelLoadError
+from edge_agent.detector.variants import model_file
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.transport import Transport, TransportError, write_atomic
@@ -338,7 +342,14 @@ class ModelSync:
         self._prune_cache(manifest)
 
     def _sync_camera(self, camera_id: str, holder: ModelHolder, manifest: ReleaseManifest) -> None:
-        ref = manifest.model_for(camera_id)
+        chosen = model_file(
+            manifest.model_for(camera_id),
+            runtime=resolve_runtime(self.detector_cfg.runtime),
+            requested=self.detector_cfg.precision,
+        )
+        if chosen.note is not None:
+            self._once.log(logging.INFO, "model_variant", chosen.note, chosen.note)
+        ref = chosen.ref  # from here on: the file this camera runs (the model, or its INT8 file)
         current = holder.current()
         key = (ref.model_version, ref.sha256)
         if current.model_version == ref.model_version and current.sha256 == ref.sha256:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -143,6 +144,37 @@ def _rule_scores(result: DetectionResult, gate: GateDecision, cfg: SamplerConfig
     return fired
 
 
+def rule_priority(rule: str, score: float, cfg: SamplerConfig) -> float:
+    """The priority (0..1) of a frame that ``rule`` fired on with ``score``: the score for the
+    uncertainty rules, the configured fixed value for ``random`` and ``motion_no_detection``."""
+    if rule == "random":
+        return cfg.random_priority
+    if rule == "motion_no_detection":
+        return cfg.motion_no_detection_priority
+    return min(1.0, max(0.0, score))
+
+
+def frame_priority(
+    result: DetectionResult, cfg: SamplerConfig, gate: GateDecision | None = None
+) -> float | None:
+    """The priority the sampler's model-based rules give this frame (the highest-priority rule that
+    fires, as ``Sampler.consider`` records it), or None when none fires. No random draw, budget or
+    duplicate check: this is the score alone, for ranking a pool of frames offline."""
+    fired = _rule_scores(result, gate or GateDecision(True, "admitted"), cfg)
+    if not fired:
+        return None
+    return max(rule_priority(rule, score, cfg) for rule, score in fired.items())
+
+
+def rank_for_labeling(priorities: Sequence[float | None], rng: np.random.Generator) -> list[int]:
+    """Indices of a pool of frames, the most informative first: the order in which a full outbox,
+    which evicts the lowest priority first, would keep them. Frames no rule fired on (None) come
+    after every frame one did; ties, and the frames that fired nothing, are in ``rng``'s random
+    order. With no priorities at all this is a uniform random sample, the unbiased baseline."""
+    shuffled = rng.permutation(len(priorities))
+    return [int(i) for i in sorted(shuffled, key=lambda i: (priorities[i] is None, -(priorities[i] or 0.0)))]
+
+
 class Sampler:
     """Decides, per analysed frame of one camera, whether to keep it. Not thread-safe."""
 
@@ -194,11 +226,7 @@ class Sampler:
         return SamplingDecision(SamplingReason(rule=rule, score=score), self._priority(rule, score))
 
     def _priority(self, rule: str, score: float) -> float:
-        if rule == "random":
-            return self.cfg.random_priority
-        if rule == "motion_no_detection":
-            return self.cfg.motion_no_detection_priority
-        return min(1.0, max(0.0, score))
+        return rule_priority(rule, score, self.cfg)
 
     def _is_duplicate(self, frame_hash: int, t: float) -> bool:
         window = self.cfg.dedup_window_s

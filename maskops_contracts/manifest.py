@@ -9,6 +9,10 @@ which runtime, with the scores it got. A camera runs only a precision the gate m
 (``ModelRef.measured_precisions``): bfloat16, for one, is much faster on CPUs with AMX but
 not the same arithmetic as the float32 the model was trained and judged in.
 
+An ``int8`` variant runs its own file, the quantized ``model_int8.zip`` beside ``model.onnx``,
+named by its own ``uri`` and ``sha256`` (``ModelRef.variant`` finds it); fp32 and bf16 run the
+model file itself.
+
 Compatibility: readers take the keys they know and ignore the others, so a manifest with
 ``variants`` parses with a reader from before them (which runs fp32), and a manifest
 without them means what it always meant: the gate measured fp32 (see
@@ -165,6 +169,7 @@ class ModelRef:
         object.__setattr__(self, "class_names", names)
         variants = tuple(self.variants)
         seen: set[tuple[str, str]] = set()
+        digests = {self.uri: self.sha256}
         for i, variant in enumerate(variants):
             if not isinstance(variant, ModelVariant):
                 raise ContractError(f"variants[{i}]", f"must be a ModelVariant, got {type(variant).__name__}")
@@ -181,6 +186,21 @@ class ModelRef:
                     f"a {variant.precision} variant runs the model file itself, so its sha256 must be "
                     f"the model's {self.sha256}, got {variant.sha256}",
                 )
+            # a quantized model is another file: naming the model file would run fp32 as "int8"
+            if variant.precision not in SAME_FILE_PRECISIONS and (
+                variant.uri == self.uri or variant.sha256 == self.sha256
+            ):
+                raise ContractError(
+                    f"variants[{i}].uri",
+                    f"a {variant.precision} variant runs its own quantized file, not the model file "
+                    f"{self.uri}; give that file's uri and sha256",
+                )
+            # one file has one digest, whichever variants name it
+            if digests.setdefault(variant.uri, variant.sha256) != variant.sha256:
+                raise ContractError(
+                    f"variants[{i}].sha256",
+                    f"{variant.uri} is named with two digests, {digests[variant.uri]} and {variant.sha256}",
+                )
         object.__setattr__(self, "variants", variants)
 
     def measured_precisions(self, runtime: str) -> tuple[str, ...]:
@@ -194,6 +214,13 @@ class ModelRef:
         if not self.variants:
             return LEGACY_PRECISIONS
         return tuple(dict.fromkeys(v.precision for v in self.variants if v.runtime == runtime))
+
+    def variant(self, precision: str, runtime: str) -> ModelVariant | None:
+        """The variant the gate measured at ``precision`` on ``runtime`` (its file: ``uri`` and
+        ``sha256``), or None where it did not."""
+        _check_choice(precision, "precision", PRECISIONS)
+        _check_choice(runtime, "runtime", RUNTIMES)
+        return next((v for v in self.variants if (v.precision, v.runtime) == (precision, runtime)), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {

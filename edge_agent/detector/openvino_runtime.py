@@ -17,6 +17,11 @@ MB for YOLOv8n) per loaded detector.
 The inference precision is always set (``INFERENCE_PRECISION_HINT``) and read back from every
 compiled model: OpenVINO runs bfloat16 by default on CPUs with AMX, and where the CPU lacks
 bf16 it compiles a bf16 request as f32 without a word. Neither may happen unnoticed.
+
+A quantized model (FakeQuantize layers, which OpenVINO runs in int8: the release's
+``model_int8.zip``, an OpenVINO IR in one archive (``ov_archive``), or an ONNX graph with
+QuantizeLinear/DequantizeLinear pairs) reports its precision as "int8"; the inference precision
+set and checked is then that of the layers left in float.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import openvino.properties.hint as ov_hint
 from openvino.preprocess import ColorFormat, PrePostProcessor
 
 from edge_agent.detector.onnx_metadata import read_onnx_metadata
+from edge_agent.detector.ov_archive import is_ov_archive, read_ov_archive
 from edge_agent.detector.types import ModelLoadError, PendingForward
 
 #: The detector's precision names and OpenVINO's element types for them.
@@ -124,8 +130,10 @@ class OpenVinoBackend:
         self.streams = streams
         self.precision = precision
         self._path = model_path
-        # OpenVINO does not expose ONNX metadata_props; read them from the file (onnx_metadata).
-        self.metadata = read_onnx_metadata(model_path)
+        self._archive = is_ov_archive(model_path)
+        # OpenVINO does not expose ONNX metadata_props; read them from the file (onnx_metadata),
+        # or from the archive of an OpenVINO IR (the release's INT8 model)
+        self.metadata = self._archive_parts()[2] if self._archive else read_onnx_metadata(model_path)
         if streams > 1:
             hint = {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams}
         else:
@@ -142,6 +150,10 @@ class OpenVinoBackend:
         self._core = shared_core()
         #: the graph as read from the file, until a compile takes it (see ``_take_model``)
         self._model: ov.Model | None = self._read_model()
+        #: the precision asked of the runtime (and checked on every compiled model)
+        self._requested = precision
+        if any(op.get_type_name() == "FakeQuantize" for op in self._model.get_ordered_ops()):
+            self.precision = "int8"  # its quantized layers run int8; the rest at ``precision``
         if len(self._model.inputs) != 1:
             raise ModelLoadError(
                 model_path, f"expected one image input, the model has {len(self._model.inputs)}"
@@ -183,17 +195,26 @@ class OpenVinoBackend:
     def _compile(self, height: int, width: int) -> ov.CompiledModel:
         compiled = self._compile_graph(height, width)
         effective = compiled_precision(compiled)
-        if effective != self.precision:
+        if effective != self._requested:
             raise ModelLoadError(
                 self._path,
-                f"precision {self.precision} was asked for, but OpenVINO compiled the model for "
+                f"precision {self._requested} was asked for, but OpenVINO compiled the model for "
                 f"{effective} on this CPU (its OPTIMIZATION_CAPABILITIES: "
                 f"{', '.join(self._core.get_property('CPU', ov_device.capabilities))})",
             )
         return compiled
 
+    def _archive_parts(self) -> tuple[bytes, bytes, dict[str, str]]:
+        try:
+            return read_ov_archive(self._path)
+        except (OSError, ValueError) as err:
+            raise ModelLoadError(self._path, str(err)) from err
+
     def _read_model(self) -> ov.Model:
         try:
+            if self._archive:
+                xml, weights, _ = self._archive_parts()
+                return self._core.read_model(xml, weights)
             return self._core.read_model(str(self._path))
         except Exception as err:  # OpenVINO raises RuntimeError subclasses with long C++ texts
             raise ModelLoadError(self._path, f"OpenVINO cannot load it ({err})") from err

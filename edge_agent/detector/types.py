@@ -57,6 +57,10 @@ class DetectorConfig(BaseModel):
     - ``auto`` (default): the fastest precision this box offers that the gate measured for the
       release on this runtime (bf16 where both, else fp32); a release that measured nothing this
       box can run on this runtime is refused. fp32 for a model given by ``model_path`` (no gate).
+      On OpenVINO, where the release lists an INT8 model (``model_int8.zip``, measured by the gate
+      within ``int8_max_drop`` of fp32), ``auto`` runs that file instead (the detector then reports
+      precision ``int8``); ``fp32``/``bf16`` force the model file. ONNX Runtime runs the model
+      file (the gate measures INT8 on OpenVINO only) and says so once in the log.
     """
 
     model_config = ConfigDict(extra="forbid")

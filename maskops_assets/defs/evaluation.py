@@ -8,6 +8,10 @@ evaluation; the confusion matrix and precision/recall are drawn at the edge's op
 The gated figure is fp32 on the runtime a camera picks by default; the candidate is also measured
 on every other runtime and precision this machine offers (ONNX Runtime, OpenVINO bfloat16 on AMX
 CPUs), and the release manifest lists the variants that measured within ``max_variant_drop``.
+The INT8 model ``trained_model`` quantized (``model_int8.zip`` beside ``model.onnx``) is measured
+the same way on OpenVINO and ships only within ``int8_max_drop`` mAP50 of the fp32 model on
+OpenVINO: the ``int8_gate`` check reports that verdict with its figures, and a failed INT8 is left
+out of the manifest (a WARN, so it does not block the fp32 release).
 The checks fail, and block ``deployment_release`` in the same run, when mAP50 or any class's
 recall drops more than the tolerance or latency is over budget; with no champion yet they judge
 the candidate against absolute floors.
@@ -22,14 +26,17 @@ from pydantic import Field
 from maskops_assets.constants import OWNER
 from maskops_assets.evaluation.gates import GatePolicy
 from maskops_assets.evaluation.metrics import EdgeSettings, EvaluationResult, evaluate_on_edge
-from maskops_assets.evaluation.plots import render_plots
+from maskops_assets.evaluation.plots import plot_int8_vs_fp32, render_plots
 from maskops_assets.evaluation.recent import RECENT_SPLIT, newest_reviewed_set, shifted_set
 from maskops_assets.evaluation.report import (
+    INT8,
     RECENT,
     TEST,
     ChampionRef,
+    MeasuredVariant,
     ModelEvaluation,
     gate_verdicts,
+    int8_verdict,
     variant_verdicts,
 )
 from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
@@ -37,8 +44,12 @@ from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDi
 from maskops_assets.store import ObjectStore
 from maskops_assets.tracking.registry import CHAMPION
 from maskops_assets.training.export import MODEL_ONNX
+from maskops_assets.training.quantize import MODEL_INT8
+from maskops_contracts import sha256_file
 
 GATES = ("map50", "class_recall", "latency")
+#: The picture of the INT8 model beside fp32 (``ModelEvaluation.plots`` key, metadata name).
+INT8_PLOT = "int8_vs_fp32"
 #: Where the evaluation plots go in the candidate's MLflow run.
 PLOTS_ARTIFACT_DIR = "evaluation"
 
@@ -61,6 +72,12 @@ class ModelEvaluationConfig(dg.Config):
         ge=0,
         le=1,
         description="another runtime or precision (e.g. bf16) ships only within this mAP50 of the gated one",
+    )
+    int8_max_drop: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="the INT8 model ships only within this mAP50 of the fp32 model on the same runtime",
     )
     recent_data_yaml: str = Field(
         "", description="data.yaml of recent data; empty: newest reviewed label batch, else a shifted set"
@@ -147,6 +164,9 @@ def model_evaluation(
         )
         measured.append((runtime, precision, result))
     variants = variant_verdicts(candidate[TEST], measured, config.max_variant_drop)
+    int8 = _measure_int8(context, config, trained_model, labeled_dataset, candidate[TEST], measured)
+    if int8 is not None:
+        variants = (*variants, int8[0])
 
     registry = mlflow.registry()
     champion_version = registry.alias_version(CHAMPION)
@@ -165,6 +185,13 @@ def model_evaluation(
         champion = measure(str(onnx), "champion")
 
     plots: dict[str, str] = {}
+    if int8 is not None:
+        _, fp32, int8_result = int8
+        plots[INT8_PLOT] = str(
+            plot_int8_vs_fp32(
+                fp32, int8_result, out_dir / "plots" / "int8_vs_fp32.png", max_drop=config.int8_max_drop
+            )
+        )
     for name, result in candidate.items():
         for kind, path in render_plots(
             result, out_dir / "plots", champion=champion.get(name), prefix=f"{name}_"
@@ -199,6 +226,7 @@ def model_evaluation(
         **_picture("confusion_matrix", plots[f"{TEST}_confusion_matrix"], mlflow, trained_model),
         **_picture("pr_curve", plots[f"{TEST}_pr_curve"], mlflow, trained_model),
         **_picture("per_class_plot", plots[f"{TEST}_per_class"], mlflow, trained_model),
+        **(_picture(INT8_PLOT, plots[INT8_PLOT], mlflow, trained_model) if INT8_PLOT in plots else {}),
         "recent_data": recent_what,
     }
     if champion:
@@ -211,6 +239,44 @@ def model_evaluation(
     for path in plots.values():
         registry.log_artifact(trained_model.mlflow_run_id, path, PLOTS_ARTIFACT_DIR)
     return dg.MaterializeResult(value=evaluation, metadata=metadata)
+
+
+def _measure_int8(
+    context: dg.AssetExecutionContext,
+    config: ModelEvaluationConfig,
+    trained_model: TrainedModel,
+    labeled_dataset: LabeledDatasetVersion,
+    gated: EvaluationResult,
+    measured: list,
+) -> tuple[MeasuredVariant, EvaluationResult, EvaluationResult] | None:
+    """The INT8 model on OpenVINO against fp32 on OpenVINO, both on the frozen test split: the
+    verdict, the fp32 and the int8 result; None (logged) where there is no INT8 model or no OpenVINO."""
+    from edge_agent.detector.base import openvino_available
+
+    path = Path(trained_model.onnx).with_name(MODEL_INT8)
+    if not path.is_file():
+        context.log.info(f"no INT8 model ({path} does not exist): the release ships fp32 variants only")
+        return None
+    if not openvino_available():
+        context.log.warning("INT8 not measured: OpenVINO is not installed here; it runs the INT8 model")
+        return None
+    if (gated.runtime, gated.inference_precision) == ("openvino", "fp32"):
+        fp32 = gated
+    else:
+        fp32 = next(r for rt, p, r in measured if (rt, p) == ("openvino", "fp32"))
+    result = evaluate_on_edge(
+        path,
+        labeled_dataset.data_yaml,
+        "test",
+        imgsz=trained_model.imgsz,
+        # the runtime setting of the layers left in float; the quantized ones run int8
+        settings=EdgeSettings(runtime="openvino", precision="fp32"),
+        latency_runs=0,
+        progress=lambda line: context.log.info(f"candidate int8: {line}"),
+    )
+    verdict = int8_verdict(fp32, result, sha256_file(path), config.int8_max_drop)
+    context.log.info(f"int8: {verdict.reason}")
+    return verdict, fp32, result
 
 
 def _recent_data(
@@ -296,7 +362,50 @@ def _gate_check(gate: str):
     return check
 
 
+@dg.asset_check(
+    asset=model_evaluation,
+    name="int8_gate",
+    blocking=True,
+    description=(
+        "the INT8 model ships only within int8_max_drop mAP50 of the fp32 model on OpenVINO; a failure "
+        "(WARN) keeps it out of the release manifest and lets the fp32 release go ahead"
+    ),
+)
+def int8_gate(model_evaluation: ModelEvaluation) -> dg.AssetCheckResult:
+    int8 = next((v for v in model_evaluation.variants if v.precision == INT8), None)
+    model_version = model_evaluation.candidate.model_version
+    if int8 is None:
+        return dg.AssetCheckResult(
+            passed=True,
+            description="no INT8 model was measured (none quantized, or no OpenVINO): fp32 ships alone",
+            metadata={"model_version": model_version, "int8": "not measured"},
+        )
+    return dg.AssetCheckResult(
+        passed=int8.ships,
+        # WARN: blocking with ERROR would hold back the fp32 release too; the manifest already
+        # leaves out an INT8 model that failed (the same verdict, ``MeasuredVariant.ships``)
+        severity=dg.AssetCheckSeverity.WARN,
+        description=int8.reason if int8.ships else f"INT8 left out of the release manifest: {int8.reason}",
+        metadata={
+            "model_version": model_version,
+            "int8_map50": int8.map50,
+            "int8_map50_95": int8.map50_95,
+            "fp32_map50": int8.reference_map50,
+            "drop": int8.drop,
+            "int8_max_drop": int8.max_drop,
+            "runtime": int8.runtime,
+            "int8_sha256": int8.sha256,
+            "in_manifest": int8.ships,
+            **(
+                {"picture": dg.MetadataValue.path(model_evaluation.plots[INT8_PLOT])}
+                if INT8_PLOT in model_evaluation.plots
+                else {}
+            ),
+        },
+    )
+
+
 # A module-level list is how Dagster's defs-folder loader finds the checks the factory built (and
 # what tests use to build their own Definitions from this module, with ASSETS).
-CHECKS = [_gate_check(gate) for gate in GATES]
+CHECKS = [*(_gate_check(gate) for gate in GATES), int8_gate]
 ASSETS = [model_evaluation]

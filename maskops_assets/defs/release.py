@@ -42,6 +42,7 @@ from maskops_assets.release.policy import (
 from maskops_assets.release.workflow import ReleaseOutcome, ReleaseWorkflow
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.training.export import MODEL_ONNX
+from maskops_assets.training.quantize import MODEL_INT8
 from maskops_contracts import MANIFEST_KEY, ModelRef, ModelVariant, ReleaseManifest, model_key
 
 RELEASE_ASSET = "deployment_release"
@@ -215,12 +216,13 @@ def _model_ref(evaluation: ModelEvaluation) -> ModelRef:
         imgsz=candidate.imgsz,
         class_names=candidate.class_names,
         # a camera runs only a runtime and precision the gate measured for this model
+        # (an int8 variant runs its own quantized file, published beside model.onnx)
         variants=tuple(
             ModelVariant(
                 precision=v.precision,
                 runtime=v.runtime,
-                uri=uri,
-                sha256=candidate.onnx_sha256,
+                uri=model_key(candidate.model_version, MODEL_INT8) if v.sha256 else uri,
+                sha256=v.sha256 or candidate.onnx_sha256,
                 map50=v.map50,
                 map50_95=v.map50_95,
             )

@@ -15,6 +15,9 @@ release are skipped in that run.
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
@@ -25,6 +28,7 @@ from maskops_assets.lineage import LabeledDatasetVersion, TrainedModel
 from maskops_assets.release.publish import publish_model
 from maskops_assets.resources import MlflowResource, ObjectStoreResource, WorkDirResource
 from maskops_assets.tracking.registry import (
+    CHAMPION,
     DATASET_GIT_REV_TAG,
     DATASET_MD5_TAG,
     DATASET_VERSION_TAG,
@@ -32,7 +36,8 @@ from maskops_assets.tracking.registry import (
     ModelRegistry,
     RegisteredVersion,
 )
-from maskops_assets.training.export import export_onnx
+from maskops_assets.training.export import MODEL_PT, export_onnx
+from maskops_assets.training.quantize import quantize_release
 from maskops_assets.training.search import SearchConfig, search_hyperparameters
 from maskops_assets.training.trainer import EpochProgress, TrainConfig, train_detector
 
@@ -55,6 +60,20 @@ class TrainedModelConfig(dg.Config):
         "version (otherwise such a run trains nothing and skips evaluation and release)",
     )
     train: TrainKnobs = Field(default_factory=TrainKnobs, description="ultralytics training knobs")
+    start_from: Literal["", "scratch", "champion"] = Field(
+        "",
+        description="scratch: train.model as given; champion: fine-tune from the @champion's weights "
+        "(model/model.pt of its MLflow run; scratch while there is none); empty: "
+        "$MASKOPS_TRAIN_START_FROM, else scratch",
+    )
+    int8: bool = Field(
+        True,
+        description="also quantize the exported model to INT8 (NNCF) for OpenVINO cameras; it ships "
+        "only if model_evaluation measures it within int8_max_drop of fp32",
+    )
+    int8_calibration_images: int = Field(
+        300, ge=0, description="training images the INT8 quantization is calibrated on (0: all of them)"
+    )
     search_trials: int = Field(0, ge=0, description="Optuna trials before the final training; 0: no search")
     search_timeout_s: float | None = Field(None, gt=0, description="stop starting search trials after this")
     search_epochs_per_trial: int | None = Field(None, ge=1, description="None: train.epochs")
@@ -64,6 +83,28 @@ class TrainedModelConfig(dg.Config):
 
 #: Metadata key of the observation ``trained_model`` logs when it does not retrain; its value says why.
 NOT_RETRAINED = "not_retrained"
+#: Where ``start_from`` comes from when the run config leaves it empty.
+START_FROM_ENV = "MASKOPS_TRAIN_START_FROM"
+
+
+def resolve_start_from(configured: str, environ: Mapping[str, str] | None = None) -> str:
+    """``scratch`` or ``champion``: the run config's value, else ``$MASKOPS_TRAIN_START_FROM``,
+    else scratch."""
+    environ = os.environ if environ is None else environ
+    value = (configured or environ.get(START_FROM_ENV, "") or "scratch").strip().lower()
+    if value not in ("scratch", "champion"):
+        raise dg.Failure(
+            f"{START_FROM_ENV} must be 'scratch' or 'champion', got {value!r}", allow_retries=False
+        )
+    return value
+
+
+def champion_weights(registry: ModelRegistry, dst_dir: Path) -> tuple[RegisteredVersion, Path] | None:
+    """The @champion and its weights (``model/model.pt`` of its MLflow run), or None without a champion."""
+    champion = registry.alias_version(CHAMPION)
+    if champion is None:
+        return None
+    return champion, registry.download_artifact(champion.run_id, f"model/{MODEL_PT}", dst_dir)
 
 
 def dataset_tags(dataset: LabeledDatasetVersion) -> dict[str, str]:
@@ -151,10 +192,20 @@ def trained_model(
         )
     out_dir = work_dir.dir("training", context.run.run_id)
     settings_dir = work_dir.dir("ultralytics")
+    start_from = resolve_start_from(config.start_from)
+    if start_from == "champion":
+        found_champion = champion_weights(registry, out_dir / "champion")
+        if found_champion is None:
+            context.log.info(f"start_from champion: no @champion yet, training from {cfg.model}")
+        else:
+            champion, weights = found_champion
+            context.log.info(f"fine-tuning from the champion {champion.model_version} ({weights})")
+            cfg = cfg.model_copy(update={"model": str(weights)})
     lineage_tags = {
         **dataset_tags(labeled_dataset),
         "maskops.sample_batches": ",".join(labeled_dataset.sample_batches),
         "maskops.dagster_run_id": context.run.run_id,
+        "maskops.started_from": cfg.model,
     }
     with registry.run(f"train-{labeled_dataset.version}", tags=lineage_tags) as run_id:
         context.log.info(f"MLflow run {run_id} ({mlflow.run_url(run_id)})")
@@ -245,11 +296,21 @@ def trained_model(
             lineage=lineage,
             settings_dir=settings_dir,
         )
-        for path in (exported.weights, exported.onnx, exported.metadata):
+        int8 = None
+        if config.int8:
+            int8 = quantize_release(
+                exported,
+                labeled_dataset.data_yaml,
+                config.int8_calibration_images,
+                log=context.log.info,
+                warn=context.log.warning,
+            )
+        for path in (exported.weights, exported.onnx, exported.metadata, *([int8.path] if int8 else [])):
             registry.log_artifact(run_id, path, "model")
-        published = publish_model(object_store.open(), exported, model_version)
+        published = publish_model(object_store.open(), exported, model_version, int8)
         context.log.info(
             f"published {model_version} to {published.onnx_key} (sha256 {exported.sha256[:12]}...)"
+            + (f" and its INT8 model to {published.int8_key}" if published.int8_key else "")
         )
 
     value = TrainedModel(
@@ -275,6 +336,7 @@ def trained_model(
         "sample_batches": dg.MetadataValue.json(list(labeled_dataset.sample_batches)),
         "onnx_key": published.onnx_key,
         "onnx_sha256": exported.sha256,
+        "int8_key": published.int8_key or "none",
         "epochs_run": result.epochs_run,
         "best_epoch": result.best_epoch,
         "optimizer_used": result.optimizer_used,
@@ -282,6 +344,7 @@ def trained_model(
         "train_minutes": round(result.seconds / 60, 2),
         "val_metrics": dg.MetadataValue.md(_metrics_table(result.metrics)),
         "train_config": dg.MetadataValue.json(json.loads(cfg.model_dump_json())),
+        "started_from": cfg.model,
     }
     if result.momentum_used is not None:
         metadata["momentum_used"] = result.momentum_used

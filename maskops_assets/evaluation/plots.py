@@ -120,6 +120,38 @@ def plot_per_class(result: EvaluationResult, path: Path, *, champion: Evaluation
     return _save(fig, path)
 
 
+def plot_int8_vs_fp32(
+    fp32: EvaluationResult, int8: EvaluationResult, path: Path, *, max_drop: float
+) -> Path:
+    """AP50 per class and mAP50 of the INT8 model beside the fp32 model, measured the same way;
+    the title says the drop and whether it is within ``max_drop``."""
+    import numpy as np
+
+    plt = _pyplot()
+    names = [n for n in fp32.per_class if fp32.per_class[n].ap50 is not None]
+    labels = [*names, "mAP50"]
+    values = {
+        "fp32": [*(fp32.per_class[n].ap50 or 0.0 for n in names), fp32.map50],
+        "int8": [
+            *((int8.per_class[n].ap50 or 0.0) if n in int8.per_class else 0.0 for n in names),
+            int8.map50,
+        ],
+    }
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=100)
+    for offset, (name, bars) in zip((-0.2, 0.2), values.items(), strict=True):
+        ax.bar(x + offset, bars, 0.4, label=f"{name} ({fp32.runtime})")
+    drop = fp32.map50 - int8.map50
+    verdict = "within" if drop <= max_drop + 1e-12 else "OVER"
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(
+        f"INT8 vs fp32 on '{fp32.split}': mAP50 drop {drop:+.4f}, {verdict} {max_drop:.4f}", fontsize=10
+    )
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def render_plots(
     result: EvaluationResult, out_dir: Path, *, champion: EvaluationResult | None = None, prefix: str = ""
 ) -> dict[str, Path]:

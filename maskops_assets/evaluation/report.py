@@ -28,8 +28,11 @@ RECENT = "recent"
 class MeasuredVariant:
     """The candidate on the frozen test split under one (runtime, precision) of the edge pipeline.
 
-    ``ships`` is the verdict of ``variant_verdicts``: within ``max_drop`` of the gated figure, so
-    a camera may run it; the release manifest lists only the variants that ship.
+    ``ships`` is the verdict of ``variant_verdicts`` (``int8_verdict`` for int8): within the
+    allowed drop of the fp32 figure it is compared with, so a camera may run it; the release
+    manifest lists only the variants that ship. ``sha256`` is the digest of the file measured
+    when that is not the model file itself (the quantized ``model_int8.zip``), else empty.
+    ``reference_map50`` is the fp32 figure it was compared with (None for the gated one).
     """
 
     runtime: str
@@ -38,6 +41,14 @@ class MeasuredVariant:
     map50_95: float
     ships: bool = False
     reason: str = ""
+    sha256: str = ""
+    reference_map50: float | None = None
+    max_drop: float | None = None
+
+    @property
+    def drop(self) -> float | None:
+        """How much mAP50 it lost against its fp32 reference (negative: it gained)."""
+        return None if self.reference_map50 is None else self.reference_map50 - self.map50
 
 
 @dataclass(frozen=True)
@@ -121,5 +132,34 @@ def variant_verdicts(
             f"mAP50 {result.map50:.4f} vs gated {gated.map50:.4f} ({gated.runtime} "
             f"{gated.inference_precision}): drop {drop:+.4f} {'within' if ships else 'over'} {max_drop:.4f}"
         )
-        variants.append(MeasuredVariant(runtime, precision, result.map50, result.map50_95, ships, reason))
+        variants.append(
+            MeasuredVariant(
+                runtime, precision, result.map50, result.map50_95, ships, reason, "", gated.map50, max_drop
+            )
+        )
     return tuple(variants)
+
+
+#: The precision name of the quantized model's variant.
+INT8 = "int8"
+
+
+def int8_verdict(
+    fp32: EvaluationResult, int8: EvaluationResult, sha256: str, max_drop: float
+) -> MeasuredVariant:
+    """Whether the INT8 model may ship: its mAP50 at most ``max_drop`` below ``fp32``, the fp32
+    model measured the same way (same test split, same runtime, same edge pipeline)."""
+    if (fp32.runtime, fp32.split, fp32.data_yaml) != (int8.runtime, int8.split, int8.data_yaml):
+        raise ValueError(
+            f"int8 measured on {int8.runtime} '{int8.split}' of {int8.data_yaml} cannot be judged against "
+            f"fp32 on {fp32.runtime} '{fp32.split}' of {fp32.data_yaml}: measure both the same way"
+        )
+    drop = fp32.map50 - int8.map50
+    ships = drop <= max_drop + 1e-12
+    reason = (
+        f"mAP50 {int8.map50:.4f} vs fp32 {fp32.map50:.4f} on {fp32.runtime}: drop {drop:+.4f} "
+        f"{'within' if ships else 'over'} int8_max_drop {max_drop:.4f}"
+    )
+    return MeasuredVariant(
+        int8.runtime, INT8, int8.map50, int8.map50_95, ships, reason, sha256, fp32.map50, max_drop
+    )

@@ -220,3 +220,78 @@ def test_a_new_manifest_keeps_every_old_field_and_readers_skip_keys_they_do_not_
     assert ReleaseManifest.from_dict(without).champion == ModelRef(
         "v1", "models/v1/model.onnx", SHA_A, imgsz=320
     )
+
+
+# ---------------------------------------------------------------- the INT8 variant (its own file)
+INT8_URI = "models/v1/model_int8.zip"
+
+
+def int8_variant(runtime="openvino", uri=INT8_URI, sha256=SHA_B, **scores):
+    return ModelVariant("int8", runtime, uri, sha256, **scores)
+
+
+def test_the_manifest_names_the_fp32_and_the_int8_file_each_with_its_sha256():
+    m = with_variants(variant(map50=0.91), int8_variant(map50=0.905, map50_95=0.6))
+    data = json.loads(m.to_json())
+    assert [(v["precision"], v["uri"], v["sha256"]) for v in data["champion"]["variants"]] == [
+        ("fp32", "models/v1/model.onnx", SHA_A),
+        ("int8", INT8_URI, SHA_B),
+    ]
+    parsed = ReleaseManifest.from_json(m.to_json())
+    assert parsed == m
+    assert parsed.champion.variant("int8", "openvino") == int8_variant(map50=0.905, map50_95=0.6)
+    assert parsed.champion.variant("fp32", "openvino") == variant(map50=0.91)
+    assert parsed.champion.variant("int8", "onnxruntime") is None
+    with pytest.raises(ContractError) as err:
+        parsed.champion.variant("int4", "openvino")
+    assert err.value.field == "precision"
+
+
+@pytest.mark.parametrize(
+    ("bad", "field", "words"),
+    [
+        # an "int8" variant that names the model file would run fp32 under an int8 label
+        (int8_variant(uri="models/v1/model.onnx", sha256=SHA_A), "variants[1].uri", "own quantized file"),
+        (int8_variant(sha256=SHA_A), "variants[1].uri", "own quantized file"),
+    ],
+)
+def test_an_int8_variant_naming_the_model_file_is_refused(bad, field, words):
+    with pytest.raises(ContractError) as err:
+        ModelRef("v1", "models/v1/model.onnx", SHA_A, variants=(variant(), bad))
+    assert err.value.field == field and words in err.value.problem
+
+
+def test_one_file_has_one_digest_across_variants():
+    ModelRef("v1", "models/v1/model.onnx", SHA_A, variants=(int8_variant(), int8_variant("onnxruntime")))
+    with pytest.raises(ContractError) as err:
+        ModelRef(
+            "v1",
+            "models/v1/model.onnx",
+            SHA_A,
+            variants=(int8_variant(), int8_variant("onnxruntime", sha256="c" * 64)),
+        )
+    assert err.value.field == "variants[1].sha256" and "two digests" in err.value.problem
+
+
+def test_an_old_agent_reads_a_manifest_with_an_int8_variant_and_runs_the_fp32_file():
+    """An agent from before variants reads the keys it knows by name: the model's ``uri`` and
+    ``sha256`` still name the fp32 ``model.onnx`` it downloads and checks; an agent from before
+    int8 finds int8 among the listed precisions (a value it already parses) and never picks it."""
+    new = with_variants(variant(), variant("bf16"), int8_variant(map50=0.9), cameras=("cam-a",))
+    data = new.to_dict()
+    assert (data["champion"]["uri"], data["champion"]["sha256"]) == ("models/v1/model.onnx", SHA_A)
+    assert data["schema_version"] == 1
+    before_variants = dict(data, champion={k: v for k, v in data["champion"].items() if k != "variants"})
+    assert ReleaseManifest.from_dict(before_variants).champion == ModelRef(
+        "v1", "models/v1/model.onnx", SHA_A, imgsz=320
+    )
+    parsed = ReleaseManifest.from_dict(data).champion
+    assert parsed.measured_precisions("openvino") == ("fp32", "bf16", "int8")
+
+
+def test_a_new_agent_reads_an_old_manifest_as_fp32_without_int8():
+    m = ReleaseManifest.from_dict(OLD_MANIFEST)
+    for ref in (m.champion, m.canary):
+        assert ref is not None
+        assert ref.variant("int8", "openvino") is None
+        assert ref.measured_precisions("openvino") == ("fp32",)

@@ -24,6 +24,7 @@ from edge_agent.detector import (
     offered_precisions,
 )
 from edge_agent.detector.openvino_runtime import OpenVinoBackend
+from maskops_contracts import CLASS_NAMES
 
 CPU_OFFERS_BF16 = "BF16" in ov.Core().get_property("CPU", ov_device.capabilities)
 BOXES = [((16.0, 24.0, 32.0, 40.0), (0.55, 0.40, 0.05)), ((40.0, 8.0, 60.0, 30.0), (0.1, 0.2, 0.8))]
@@ -149,3 +150,170 @@ def test_a_precision_that_cannot_run_is_refused_never_replaced(requested, offere
         )
     assert err.value.reason == reason
     assert names in str(err.value) and str(err.value).startswith("m.onnx: ")
+
+
+# ---------------------------------------------------------------- the INT8 variant
+def _quantized_copy(path, out):
+    """``path`` with a QuantizeLinear/DequantizeLinear pair on its input, as NNCF writes an INT8
+    model (OpenVINO reads the pair as a FakeQuantize layer); same metadata, same outputs for
+    frames of whole grey levels (the pair's scale is 1/255)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(path))
+    name = model.graph.input[0].name
+    for node in model.graph.node:
+        node.input[:] = [f"{name}_dq" if i == name else i for i in node.input]
+    model.graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.array(1 / 255, np.float32), "q_scale"),
+            numpy_helper.from_array(np.array(0, np.uint8), "q_zero"),
+        ]
+    )
+    qdq = [
+        helper.make_node("QuantizeLinear", [name, "q_scale", "q_zero"], [f"{name}_q"]),
+        helper.make_node("DequantizeLinear", [f"{name}_q", "q_scale", "q_zero"], [f"{name}_dq"]),
+    ]
+    nodes = [*qdq, *model.graph.node]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+    return out
+
+
+def test_a_quantized_model_reports_int8_and_runs_its_float_layers_at_fp32(make_yolo_onnx, tmp_path):
+    path = _quantized_copy(make_yolo_onnx(BOXES), tmp_path / "model_int8.onnx")
+    detector = _load(path, runtime="openvino", precision="fp32")
+    assert (detector.runtime, detector.precision) == ("openvino", "int8")
+    assert _compiled_precision(detector) == ov.Type.f32
+    assert len(detector.detect(np.full((64, 64, 3), 128, np.uint8)).detections) == 2
+    # the plain model is not int8
+    assert (
+        _load(make_yolo_onnx(BOXES, name="plain.onnx"), runtime="openvino", precision="fp32").precision
+        == "fp32"
+    )
+
+
+def _ov_archive_of(onnx_path, out):
+    """``onnx_path`` as the release ships an INT8 model: an OpenVINO IR and its metadata in one file."""
+    from edge_agent.detector.onnx_metadata import read_onnx_metadata
+    from edge_agent.detector.ov_archive import write_ov_archive
+
+    return write_ov_archive(ov.Core().read_model(str(onnx_path)), read_onnx_metadata(onnx_path), out)
+
+
+def test_an_int8_archive_loads_on_openvino_and_reports_int8(make_yolo_onnx, tmp_path):
+    from edge_agent.detector.ov_archive import is_ov_archive
+
+    qdq = _quantized_copy(make_yolo_onnx(BOXES, name="src.onnx"), tmp_path / "qdq.onnx")
+    archive = _ov_archive_of(qdq, tmp_path / "model_int8.zip")
+    assert is_ov_archive(archive) and not is_ov_archive(qdq)
+    detector = _load(archive, runtime="openvino", precision="fp32")
+    assert (detector.precision, tuple(detector.class_names)) == ("int8", CLASS_NAMES)
+    assert len(detector.detect(np.full((64, 64, 3), 128, np.uint8)).detections) == 2
+    (tmp_path / "broken.zip").write_bytes(archive.read_bytes()[:100])
+    with pytest.raises(ModelLoadError, match="OpenVINO model archive"):
+        _load(tmp_path / "broken.zip", runtime="openvino", precision="fp32")
+
+
+def _int8_release(store, make_yolo_onnx, tmp_path, *, int8_runtime="openvino"):
+    """A release whose model lists fp32 (both runtimes) and INT8 (``int8_runtime``) variants."""
+    import hashlib
+
+    from maskops_contracts import ModelRef, ModelVariant, model_key
+
+    fp32 = make_yolo_onnx(BOXES, name="model.onnx").read_bytes()
+    qdq = _quantized_copy(make_yolo_onnx(BOXES, name="src.onnx"), tmp_path / "qdq.onnx")
+    int8 = _ov_archive_of(qdq, tmp_path / "model_int8.zip").read_bytes()
+    uri, int8_uri = model_key("v1"), model_key("v1", "model_int8.zip")
+    store.put(uri, fp32, "application/octet-stream")
+    store.put(int8_uri, int8, "application/octet-stream")
+    sha, int8_sha = hashlib.sha256(fp32).hexdigest(), hashlib.sha256(int8).hexdigest()
+    variants = (
+        ModelVariant("fp32", "openvino", uri, sha, map50=0.9),
+        ModelVariant("fp32", "onnxruntime", uri, sha, map50=0.9),
+        ModelVariant("int8", int8_runtime, int8_uri, int8_sha, map50=0.895),
+    )
+    return ModelRef("v1", uri, sha, imgsz=64, variants=variants), sha, int8_sha
+
+
+def _sync(store, tmp_path, holders, **detector):
+    from edge_agent.metrics import AgentMetrics
+    from edge_agent.model_sync import ModelSync, ModelSyncConfig
+
+    return ModelSync(
+        ModelSyncConfig(poll_interval_s=1, warmup_frames=1),
+        DetectorConfig(threads=1, **detector),
+        store,
+        tmp_path / "data" / "models",
+        holders,
+        AgentMetrics(),
+    )
+
+
+def _publish(store, ref):
+    from maskops_contracts import MANIFEST_KEY, ReleaseManifest
+
+    store.put(
+        MANIFEST_KEY, ReleaseManifest(release_id="r1", champion=ref).to_json().encode(), "application/json"
+    )
+
+
+@pytest.mark.parametrize(
+    ("detector", "runs", "precision", "note"),
+    [
+        ({"runtime": "openvino"}, "int8", "int8", None),
+        (
+            {"runtime": "openvino", "precision": "fp32"},
+            "fp32",
+            "fp32",
+            "detector.precision fp32 runs the model file",
+        ),
+        ({"runtime": "onnxruntime"}, "fp32", "fp32", "onnxruntime runs the fp32 model"),
+    ],
+)
+def test_the_agent_runs_the_int8_file_on_openvino_and_fp32_where_forced_or_on_onnxruntime(
+    make_yolo_onnx, tmp_path, caplog, detector, runs, precision, note
+):
+    import logging
+
+    from edge_agent.model_sync import ModelHolder
+    from edge_agent.transport import LocalDirTransport
+
+    store = LocalDirTransport(tmp_path / "store")
+    ref, sha, int8_sha = _int8_release(store, make_yolo_onnx, tmp_path)
+    _publish(store, ref)
+    holders = {"cam-a": ModelHolder("cam-a")}
+    with caplog.at_level(logging.INFO, logger="edge_agent.model_sync"):
+        _sync(store, tmp_path, holders, **detector).poll_once()
+    active = holders["cam-a"].current()
+    assert (active.model_version, active.precision) == ("v1", precision)
+    assert active.sha256 == (int8_sha if runs == "int8" else sha)
+    notes = [r.getMessage() for r in caplog.records if getattr(r, "event", None) == "model_variant"]
+    if note is None:
+        assert notes == []
+    else:  # one log line says why the INT8 model is not run
+        assert len(notes) == 1 and note in notes[0]
+    if runs == "int8":  # the cache holds the INT8 file: a restart runs it again without the store
+        fresh = {"cam-a": ModelHolder("cam-a")}
+        _sync(LocalDirTransport(tmp_path / "gone"), tmp_path, fresh, **detector).restore(None, "local")
+        assert (fresh["cam-a"].current().origin, fresh["cam-a"].current().precision) == ("cache", "int8")
+        assert fresh["cam-a"].current().sha256 == int8_sha
+
+
+def test_an_int8_measured_on_another_runtime_is_not_run_and_a_release_without_int8_is_unchanged(
+    make_yolo_onnx, tmp_path
+):
+    from edge_agent.detector.variants import ModelFile, model_file
+    from edge_agent.transport import LocalDirTransport
+    from maskops_contracts import ModelRef
+
+    ref, _, _ = _int8_release(
+        LocalDirTransport(tmp_path / "store"), make_yolo_onnx, tmp_path, int8_runtime="onnxruntime"
+    )
+    chosen = model_file(ref, runtime="openvino", requested="auto")
+    assert chosen.ref is ref and chosen.precision is None
+    assert "measured on onnxruntime only" in chosen.note
+    old = ModelRef("v0", "models/v0/model.onnx", "a" * 64)
+    assert model_file(old, runtime="openvino", requested="auto") == ModelFile(old)

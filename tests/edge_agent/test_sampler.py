@@ -9,7 +9,14 @@ from pydantic import ValidationError
 from edge_agent.detector.base import DetectionResult
 from edge_agent.frames import Frame
 from edge_agent.gate import GateDecision
-from edge_agent.sampler import Sampler, SamplerConfig, dhash, hamming
+from edge_agent.sampler import (
+    Sampler,
+    SamplerConfig,
+    dhash,
+    frame_priority,
+    hamming,
+    rank_for_labeling,
+)
 from maskops_contracts import Detection
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -166,3 +173,29 @@ def test_a_clock_going_backwards_restarts_the_budget_and_dedup_windows():
     same_image_again = Frame("cam", 2, later.image, T0 + timedelta(seconds=70), "clip.mp4")
     assert _consider(sampler, same_image_again, [_det(0.55)]) is not None  # dedup window restarted too
     assert sampler.stats.dropped_by_budget == 0 and sampler.stats.dropped_as_duplicate == 0
+
+
+def test_frame_priority_is_what_consider_records_without_budgets_or_draws():
+    torn = (0.45, 0.44, 0.11)
+    cfg = _cfg(uncertainty_band=(0.4, 0.7), margin=0.1)
+    dets = [_det(0.9), _det(0.43, torn)]
+    kept = Sampler(cfg, "cam").consider(_frame(0), DetectionResult(dets, 1.0), ADMITTED)
+    assert frame_priority(DetectionResult(dets, 1.0), cfg) == pytest.approx(kept.priority)
+    assert kept.reason.rule == "margin" and kept.priority == pytest.approx(0.99)
+    assert frame_priority(DetectionResult([_det(0.9)], 1.0), cfg) is None
+    assert frame_priority(DetectionResult([], 1.0), cfg) is None
+    # random never fires here: it is a draw, not a score of the model's output
+    assert frame_priority(DetectionResult([_det(0.9)], 1.0), _cfg(random_rate=1.0)) is None
+
+
+def test_rank_for_labeling_puts_high_priority_first_and_unscored_frames_last_in_random_order():
+    priorities = [None, 0.2, None, 0.9, 0.5, None]
+    order = rank_for_labeling(priorities, np.random.default_rng(0))
+    assert order[:3] == [3, 4, 1]
+    assert sorted(order[3:]) == [0, 2, 5] and sorted(order) == list(range(6))
+    # all unscored: a uniform random permutation, reproducible from the generator's seed
+    unscored = [None] * 50
+    first = rank_for_labeling(unscored, np.random.default_rng(1))
+    assert first == rank_for_labeling(unscored, np.random.default_rng(1))
+    assert first != rank_for_labeling(unscored, np.random.default_rng(2))
+    assert sorted(first) == list(range(50)) and first != list(range(50))

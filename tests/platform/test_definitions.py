@@ -33,6 +33,7 @@ CHECKS = {
     "model_evaluation:map50_gate",
     "model_evaluation:class_recall_gate",
     "model_evaluation:latency_gate",
+    "model_evaluation:int8_gate",
     "edge_fleet:edge_fleet_cameras_reporting",
     "edge_fleet:edge_fleet_on_current_release",
 }

@@ -1,54 +1,34 @@
-"""The demo's console: Dagster's INFO lines, never its DEBUG event lines, and no escape codes when
-the output is not a terminal (``capfd`` reads pipes, not terminals)."""
+"""The demo's console: one plain line per stage (time stamp, stage n/N, run id and UI link), no escape
+codes when the output is not a terminal; `python -m maskops_assets.demo` is the entry point."""
 
-from pathlib import Path
+from __future__ import annotations
 
-import dagster as dg
+import io
+import subprocess
+import sys
 
-from maskops_assets.definitions import build_definitions
-from maskops_assets.demo import CONSOLE_AT_INFO, DemoSettings, ingest, main_run_config
-from maskops_assets.store import LocalObjectStore
-
-
-def test_demo_ingest_prints_no_dagster_debug_lines(
-    tmp_path: Path, dagster_instance: dg.DagsterInstance, data_resources, capfd
-) -> None:
-    home = tmp_path / "home"
-    defs = build_definitions(data_resources(home))
-    settings = DemoSettings(clip_frames=8, keep_every=2, imgsz=64)
-    capfd.readouterr()
-    samples = ingest(defs, dagster_instance, LocalObjectStore(home / "store"), tmp_path / "camera", settings)
-    out, err = capfd.readouterr()
-    assert len(samples) == 4
-    assert "collecting ingest batch" in out
-    assert " - INFO - ingest_job - " in err  # the step's own progress lines stay
-    assert " - DEBUG - " not in out + err  # no RUN_START/STEP_OUTPUT/HANDLED_OUTPUT event lines
-    assert "\x1b[" not in out + err
+from maskops_assets.demo.console import Console
+from maskops_assets.demo.settings import DemoSettings
 
 
-def test_main_job_logs_at_info_too(tmp_path: Path) -> None:
-    config = main_run_config(tmp_path / "review", DemoSettings())
-    assert config["loggers"] == CONSOLE_AT_INFO["loggers"]
-    assert config["ops"]["trained_model"]["config"]["force"] is False
-    assert main_run_config(tmp_path, DemoSettings(force_retrain=True))["ops"]["trained_model"]["config"][
-        "force"
-    ]
+def test_a_stage_is_one_plain_line_with_its_run_and_link() -> None:
+    out = io.StringIO()
+    settings = DemoSettings()
+    console = Console(out)
+    run_id = "4fb1e141-063c-4096-9c4f-929c378b9968"
+    console.stage(2, 9, "v1 released", run_id=run_id, url=settings.run_url(run_id))
+    console.say("simulated annotator: 3 frame(s) reviewed")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "stage 2/9: v1 released  run 4fb1e141 http://127.0.0.1:3000/runs/" + run_id in lines[0]
+    assert lines[0].startswith("[demo ")
+    assert "\x1b[" not in out.getvalue() and "\r" not in out.getvalue()
 
 
-def test_skipped_gate_notice_is_not_printed(caplog) -> None:
-    """When nothing is retrained the gate checks are skipped with model_evaluation, and so is the
-    release: Dagster's "will proceed without gating" warning would say the opposite."""
-    import logging
-
-    from maskops_assets.demo import quiet_libraries
-
-    quiet_libraries()
-    logger = logging.getLogger("dagster._core.execution.plan.active")
-    with caplog.at_level(logging.WARNING):
-        logger.warning(
-            "Blocking asset check 'model_evaluation:map50_gate' emitted no result in step "
-            "'model_evaluation_map50_gate'; downstream step 'deployment_release' will proceed "
-            "without gating on it."
-        )
-        logger.warning("another warning")
-    assert [r.getMessage() for r in caplog.records] == ["another warning"]
+def test_the_module_is_the_entry_point() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "maskops_assets.demo", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--label-threshold" in done.stdout
+    assert "\x1b[" not in done.stdout + done.stderr
