@@ -15,6 +15,16 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
 
+# The set is about 8 GB installed (torch on x86_64 is a CUDA build: ~5.5 GB); pip fails half-way
+# with "No space left on device" otherwise, so say it first, with the numbers.
+need_kb=$((9 * 1024 * 1024))
+free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ ! -f "$VENV/.maskops-installed" ] && [ "${free_kb:-0}" -lt "$need_kb" ]; then
+  echo "[bootstrap] not enough disk for $VENV: $((free_kb / 1024)) MB free in $(pwd), about 9,216 MB needed" >&2
+  echo "[bootstrap] (the platform set is ~8 GB with torch's CUDA build; free some space and re-run)" >&2
+  exit 1
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   echo "[bootstrap] creating $VENV with $($PY --version)"
   "$PY" -m venv "$VENV"
