@@ -20,7 +20,20 @@ All figures come from ONE run on the same video and the same trained weights:
     quantization calibrated on the training images exactly as a release is) vs the agent on the
     fp32 model, side by side in each round. Target: >= 1.5x, with the INT8 mAP50 drop on the test
     split, measured through the edge pipeline as the release gate does, <= 0.01 (printed beside it).
-    ``--no-int8`` skips it.
+    ``--no-int8`` skips it. With it, (b) is also checked for INT8: the agent on the INT8 model vs
+    the INT8 forward pass as the agent runs it, >= 0.8x (``--int8-ratio-only`` measures only this
+    and the per-stage costs).
+(f) shadow mode: the agent following a release (local store, model sync on) whose ``shadow`` names
+    a second model (the same network, its own sha256) for its camera at a 10% frame share, vs the
+    agent on the same release without the shadow, side by side in each round. Target: the shadow
+    costs the camera's model at most 10% of its frame rate. The shadow's frames compared and
+    dropped (its worker was busy) are printed beside it.
+(g) the peak RSS of that agent, one camera and a shadow model. Target: < 400 MB.
+    ``--no-shadow`` skips (f) and (g).
+
+Every run that measures speed first prints the per-stage costs of the agent's own per-frame work
+(``measure_stages``: decode, letterbox, post-processing/NMS, thumbnail, frame statistics, hash,
+sampler, sample package, telemetry), in wall and thread-CPU ms a frame.
 
 The box is shared, so the three are measured in interleaved rounds (``--rounds``, default 3),
 each in its own process; ratios are paired within a round and the median round is quoted
@@ -30,7 +43,8 @@ trained once (YOLOv8n from ``yolov8n.yaml``, a few epochs on synthetic scenes: a
 not matter here) and cached under ``--out`` so a rerun skips training.
 
     .venv/bin/python bench/edge_throughput.py --frames 300 --imgsz 320
-    .venv/bin/python bench/edge_throughput.py --memory-only --model model.onnx   # (c) and (d) only
+    .venv/bin/python bench/edge_throughput.py --memory-only --model model.onnx   # (c), (d), (f), (g)
+    .venv/bin/python bench/edge_throughput.py --int8-ratio-only --frames 300    # stages, INT8 (b)
 
 Exit code 1 when a target is missed.
 """
@@ -42,6 +56,7 @@ import json
 import logging
 import multiprocessing
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -61,6 +76,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_VS_ULTRALYTICS = 3.0
 TARGET_VS_FORWARD = 0.8
 TARGET_RSS_MB = 400.0
+#: the frame share a shadow runs on in (f), and the share of the frame rate it may cost at most
+SHADOW_SHARE = 0.10
+TARGET_SHADOW_COST = 0.10
 TARGET_INT8_SPEEDUP = 1.5
 TARGET_INT8_MAX_DROP = 0.01
 
@@ -304,6 +322,63 @@ def measure_agent(onnx_path: Path, video: Path, out: Path, threads: int, runtime
     return result
 
 
+def measure_shadow(onnx_path: Path, video: Path, out: Path, threads: int, runtime: str, imgsz: int,
+                   *, shadow: bool) -> dict:
+    """The agent following a release from a local store (model sync on) to the end of the video,
+    with or without a shadow model at ``SHADOW_SHARE`` on its camera; its rate, summary and peak RSS."""
+    from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest, model_key, sha256_file
+    from maskops_contracts.manifest import ShadowModel
+    from maskops_store import LocalStore
+
+    run_dir = out / ("shadow_run" if shadow else "shadow_off_run")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    store = LocalStore(run_dir / "store")
+    refs = []
+    for n, model in enumerate(release_models(onnx_path, run_dir / "releases", 2), start=1):
+        key = model_key(f"bench-v{n}")
+        store.put_bytes(key, model.read_bytes(), "application/octet-stream")
+        refs.append(ModelRef(model_version=f"bench-v{n}", uri=key, sha256=sha256_file(model), imgsz=imgsz))
+    champion, candidate = refs
+    twin = None
+    if shadow:
+        twin = ShadowModel(**candidate.__dict__, cameras=("bench-cam",), frame_share=SHADOW_SHARE)
+    manifest = ReleaseManifest(release_id="bench-r1", champion=champion, shadow=twin)
+    store.put_bytes(MANIFEST_KEY, manifest.to_json().encode(), "application/json")
+    config = {
+        "agent_id": "bench",
+        "data_dir": str(run_dir / "data"),
+        "cameras": [
+            {
+                "camera_id": "bench-cam",
+                "source": {"kind": "video", "uri": str(video)},
+                "gate": {"target_fps": 1000.0},  # analyse every frame of the 15 fps video
+            }
+        ],
+        "detector": {"runtime": runtime, "threads": threads},
+        "store": {"kind": "local", "root": str(run_dir / "store")},
+        "model_sync": {"enabled": True, "poll_interval_s": 3600},
+        "http": {"port": _free_port()},
+    }
+    # CPU seconds the agent used (user + system, all its threads): a box's other load changes the
+    # frame rate a lot from run to run, the CPU the agent itself spends far less
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run_agent(config, run_dir)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    camera = result["summary"]["cameras"]["bench-cam"]
+    if camera["frames_analysed"] < 2:
+        tail = "\n".join(result["stderr"].splitlines()[-5:])
+        raise SystemExit(f"error: the agent analysed {camera['frames_analysed']} frames:\n{tail}")
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["cpu_ms_per_frame"] = 1000.0 * cpu_s / camera["frames_analysed"]
+    if shadow and not camera.get("shadow"):
+        raise SystemExit("error: the agent reported no shadow figures for bench-cam")
+    result["fps"] = (camera["frames_analysed"] - 1) / camera["analysing_s"]
+    result["shadow"] = camera.get("shadow")
+    shutil.rmtree(run_dir / "releases", ignore_errors=True)
+    return result
+
+
 REAL_CAMERA = "bench-cam"
 #: the key prefix the real configuration's store uses (a bucket shared by several sites)
 REAL_PREFIX = "site-bench"
@@ -535,6 +610,124 @@ def measure_forward(
     return (n + depth) / elapsed, how
 
 
+#: the agent's own per-frame work, in the order a frame meets it (the forward pass is not one)
+AGENT_STAGES = ("decode", "letterbox", "post-processing/NMS", "thumbnail", "frame statistics",
+                "hash (dhash)", "sampler", "sample package", "telemetry")
+
+
+def measure_stages(model_path: Path, video: Path, threads: int, runtime: str) -> dict:
+    """The cost of each stage of the agent's own per-frame work over every frame of ``video``,
+    with the agent's own functions, one frame at a time on one thread: wall and CPU ms a frame.
+
+    Stages: decode (``cv2.VideoCapture.read``, as the video source reads), letterbox, post-processing
+    (decode of the output with NMS, boxes mapped back), the shared thumbnail, the frame statistics
+    on it, the near-duplicate hash (of the frames the sampler hashes: a rule fired, within budget),
+    the sampler's decision less its hashing, the JPEG package of kept frames and telemetry (the row, and its
+    share of encoding a batch of rows to parquet), both amortised over all frames. The forward
+    pass runs too (its output feeds post-processing) and is reported apart: the runtime's work.
+    CPU is this thread's own (``time.thread_time``): process CPU would charge the runtime's
+    threads, still spinning after a pass, to the stage that follows it; FFmpeg's own decoding
+    threads, if any, are not in it either (the wall time is).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from edge_agent import sampler as sampling
+    from edge_agent.detector import DetectorConfig, load_detector
+    from edge_agent.detector.letterbox import letterbox, letterbox_scaled
+    from edge_agent.detector.types import DetectionResult
+    from edge_agent.frame_stats import compute_frame_stats, telemetry_row
+    from edge_agent.frames import THUMBNAIL_SIDE, Frame
+    from edge_agent.gate import GateDecision
+    from edge_agent.sample_package import package_sample
+    from edge_agent.sampler import Sampler, SamplerConfig, dhash
+    from edge_agent.shrink import shrink
+    from edge_agent.telemetry import TelemetryConfig, rows_to_parquet
+
+    cfg = DetectorConfig(runtime=runtime, threads=threads)
+    detector = load_detector(model_path, model_version="bench", cfg=cfg)
+    backend = detector.backend
+    sampler = Sampler(SamplerConfig(), "bench-cam")
+    batch_rows = TelemetryConfig().batch_rows
+    wall = dict.fromkeys((*AGENT_STAGES, "forward"), 0.0)
+    cpu = dict(wall)
+
+    def timed(stage: str, fn: Callable, *args, **kwargs):
+        w, c = time.perf_counter(), time.thread_time()
+        value = fn(*args, **kwargs)
+        wall[stage] += time.perf_counter() - w
+        cpu[stage] += time.thread_time() - c
+        return value
+
+    # Warm up as the agent does before its cameras start (detector warm-up, pyarrow's lazy parts
+    # by TelemetryBatcher.warm_up): one-off costs are not per-frame work.
+    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
+    ok, first = cap.read()
+    cap.release()
+    if not ok:
+        raise SystemExit(f"error: no frame could be read from {video}")
+    boxed, info = letterbox(first, detector.input_shape_for(first.shape[:2]))
+    detector._decode(backend.submit(boxed).result()[0], info)
+    thumbnail = shrink(first, THUMBNAIL_SIDE)
+    compute_frame_stats(thumbnail)
+    dhash(thumbnail)
+    rows_to_parquet([])
+
+    # the sampler hashes a frame only when a rule fired and the budget allows: time its calls
+    sampling.dhash = lambda image, *args: timed("hash (dhash)", dhash, image, *args)
+    cap = cv2.VideoCapture(str(video), cv2.CAP_FFMPEG)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows, n = [], 0
+    while True:
+        ok, image = timed("decode", cap.read)
+        if not ok:
+            break
+        frame = Frame("bench-cam", n, image, start + timedelta(seconds=n / 15.0), str(video))
+        shape = detector.input_shape_for(image.shape[:2])
+        boxed, info, scaled = timed("letterbox", letterbox_scaled, image, shape)
+        output, _ = timed("forward", lambda b=boxed: backend.submit(b).result())
+        detections = timed("post-processing/NMS", detector._decode, output, info)
+        result = DetectionResult(detections=detections, inference_ms=0.0)
+        frame.thumbnail_from_scaled(scaled)  # as the camera worker does
+        timed("thumbnail", frame.thumbnail)
+        stats = timed("frame statistics", compute_frame_stats, frame.thumbnail())
+        keep = timed("sampler", sampler.consider, frame, result, GateDecision(True, "admitted"))
+        if keep is not None:
+            timed("sample package", package_sample, "bench-cam", frame, result, keep, "bench",
+                  jpeg_quality=90)
+        rows.append(timed("telemetry", telemetry_row, frame, stats, result, "bench", runtime=runtime,
+                          precision=detector.precision))
+        if len(rows) == batch_rows:
+            timed("telemetry", rows_to_parquet, rows)
+            rows = []
+        n += 1
+    cap.release()
+    sampling.dhash = dhash
+    if rows:
+        timed("telemetry", rows_to_parquet, rows)
+    # the sampler's own time is its decision less the hashes it made (counted as hashing)
+    wall["sampler"] -= wall["hash (dhash)"]
+    cpu["sampler"] -= cpu["hash (dhash)"]
+    if n == 0:
+        raise SystemExit(f"error: no frame could be read from {video}")
+    return {"frames": n, "kept": sampler.stats.kept_total,
+            "wall_ms": {k: 1000 * v / n for k, v in wall.items()},
+            "cpu_ms": {k: 1000 * v / n for k, v in cpu.items()}}
+
+
+def print_stages(stages: dict, label: str) -> None:
+    """The per-stage table: wall and CPU ms a frame, and each stage's share of the agent's own work."""
+    own_wall = sum(stages["wall_ms"][s] for s in AGENT_STAGES)
+    own_cpu = sum(stages["cpu_ms"][s] for s in AGENT_STAGES)
+    _say(f"[stages] {label}: the agent's own per-frame work over {stages['frames']} frames, one thread")
+    _say(f"[stages] {'stage':<22}{'wall ms':>9}{'CPU ms':>9}{'share':>8}")
+    for stage in AGENT_STAGES:
+        w, c = stages["wall_ms"][stage], stages["cpu_ms"][stage]
+        _say(f"[stages] {stage:<22}{w:>9.3f}{c:>9.3f}{w / own_wall:>8.0%}")
+    _say(f"[stages] {'agent own work, total':<22}{own_wall:>9.3f}{own_cpu:>9.3f}")
+    _say(f"[stages] {'forward (not agent)':<22}{stages['wall_ms']['forward']:>9.3f}"
+         f"{stages['cpu_ms']['forward']:>9.3f}   one pass at a time; {stages['kept']} frames kept")
+
+
 def measure_ultralytics(pt: Path, video: Path, imgsz: int, out: Path, threads: int) -> float:
     frames = read_frames(video)
     from maskops_assets.training.ultralytics_env import prepare_ultralytics
@@ -549,6 +742,41 @@ def measure_ultralytics(pt: Path, video: Path, imgsz: int, out: Path, threads: i
     for frame in frames:
         model.predict(frame, imgsz=imgsz, device="cpu", verbose=False)
     return len(frames) / (time.perf_counter() - start)
+
+
+def int8_forward_check(pairs: list[tuple[float, float]]) -> tuple[str, str, str, bool]:
+    """The check of the agent on INT8 against the INT8 forward pass: paired within a round,
+    median round quoted."""
+    agent_fps, forward_fps = sorted(pairs, key=lambda pair: pair[0] / pair[1])[len(pairs) // 2]
+    ratio = agent_fps / forward_fps
+    _say(f"{'agent CLI on INT8 vs INT8 forward':<36}{agent_fps:>10.1f}   vs forward {forward_fps:.1f}: "
+         f"{ratio:.2f}x")
+    return ("(b) agent INT8 / INT8 forward", f"{ratio:.2f}x", f">= {TARGET_VS_FORWARD}x",
+            ratio >= TARGET_VS_FORWARD)
+
+
+def int8_ratio_rounds(
+    int8_path: Path, video: Path, frame: np.ndarray, args: argparse.Namespace, threads: int, runtime: str
+) -> int:
+    """``--int8-ratio-only``: per round the agent CLI on the INT8 model, then the INT8 forward pass
+    as the agent runs it, each in its own process; exit code 1 when the median ratio misses."""
+    pairs = []
+    for r in range(1, args.rounds + 1):
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        agent = measure_agent(int8_path, video, args.out, threads, runtime)
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+        analysed = agent["summary"]["cameras"]["bench-cam"]["frames_analysed"]
+        forward, how = isolated(measure_forward, int8_path, frame, threads, n=args.forward_runs,
+                                runtime=runtime)
+        pairs.append((agent["fps"], forward))
+        _say(f"[round {r}] agent on INT8 {agent['fps']:.1f} fps (CPU {1000 * cpu_s / analysed:.2f} ms "
+             f"per analysed frame, whole run, start-up included) vs INT8 forward pass {forward:.1f} fps "
+             f"({how}): {agent['fps'] / forward:.2f}x; load average {os.getloadavg()[0]:.1f}")
+    _say("")
+    name, value, target, ok = int8_forward_check(pairs)
+    _say(f"{name:<30}{value:>10}   target {target:<10} {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -570,11 +798,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip (e), the agent on the INT8 model against the agent on fp32")
     parser.add_argument("--int8-calibration", type=int, default=300,
                         help="training images the INT8 model is calibrated on (0: all)")
+    parser.add_argument("--no-shadow", action="store_true",
+                        help="skip (f) and (g), the agent with a shadow model against the agent without")
+    parser.add_argument("--int8-ratio-only", action="store_true",
+                        help="measure only the per-stage costs and, per round, the agent on INT8 vs the INT8 "
+                             "forward pass (OpenVINO; no accuracy, ultralytics, shadow or memory runs)")
     parser.add_argument("--model", type=Path, default=None,
                         help="with --memory-only: an exported ONNX model to run instead of training one")
     args = parser.parse_args(argv)
     if args.model is not None and not args.memory_only:
         parser.error("--model needs --memory-only: (a) compares against the model.pt trained beside it")
+    if args.int8_ratio_only and (args.memory_only or args.no_int8):
+        parser.error("--int8-ratio-only measures the INT8 model: not with --memory-only or --no-int8")
     if args.releases < 2:
         parser.error("--releases must be at least 2: the real configuration hot-swaps at least once")
     threads = os.cpu_count() or 1
@@ -599,17 +834,29 @@ def main(argv: list[str] | None = None) -> int:
             data_yaml = generate_dataset(args.out / "data", args.train_images, image_size=args.imgsz, seed=0,
                                          overwrite=True)
         int8_path = ensure_int8(onnx_path, data_yaml, args.imgsz, args.int8_calibration)
-        fp32_map50, int8_map50 = isolated(measure_int8_accuracy, onnx_path, int8_path, data_yaml, args.imgsz)
-        _say(f"[int8] mAP50 on the test split (edge pipeline, OpenVINO): fp32 {fp32_map50:.4f}, "
-             f"INT8 {int8_map50:.4f}, drop {fp32_map50 - int8_map50:+.4f}")
+        if not args.int8_ratio_only:
+            fp32_map50, int8_map50 = isolated(measure_int8_accuracy, onnx_path, int8_path, data_yaml,
+                                              args.imgsz)
+            _say(f"[int8] mAP50 on the test split (edge pipeline, OpenVINO): fp32 {fp32_map50:.4f}, "
+                 f"INT8 {int8_map50:.4f}, drop {fp32_map50 - int8_map50:+.4f}")
+    elif args.int8_ratio_only:
+        raise SystemExit(f"error: --int8-ratio-only needs OpenVINO, the agent runs {runtime}")
     elif not args.memory_only and not args.no_int8:
         _say(f"[int8] skipped: the release gate measures INT8 on OpenVINO, the agent runs {runtime}")
     int8_rates: list[tuple[float, float]] = []  # (agent fp32, agent INT8) per round
+    int8_vs_forward: list[tuple[float, float]] = []  # (agent INT8, INT8 forward pass) per round
+    shadow_rounds: list[tuple[float, float, float]] = []  # (fps without, fps with shadow, peak RSS with)
     _say(f"[setup] {len(frames)} frames of {frames[0].shape[1]}x{frames[0].shape[0]}, imgsz {args.imgsz}, "
          f"{threads} threads for torch and for the agent's runtime ({runtime})")
 
     # The box is shared, so other load comes and goes: measure in interleaved rounds, the
     # measures back to back in each, and compare within a round; every round is printed.
+    if not args.memory_only:
+        staged = int8_path if int8_path is not None else onnx_path
+        stages = isolated(measure_stages, staged, video, threads, runtime)
+        print_stages(stages, f"{staged.name} on {runtime} at imgsz {args.imgsz} (fresh process)")
+    if args.int8_ratio_only:
+        return int8_ratio_rounds(int8_path, video, frames[0], args, threads, runtime)
     rounds = []
     for r in range(1, args.rounds + 1):
         agent = measure_agent(onnx_path, video, args.out, threads, runtime)
@@ -617,8 +864,28 @@ def main(argv: list[str] | None = None) -> int:
         if int8_path is not None:
             agent_int8 = measure_agent(int8_path, video, args.out, threads, runtime)
             int8_rates.append((agent["fps"], agent_int8["fps"]))
+            forward_int8, how = isolated(measure_forward, int8_path, frames[0], threads, n=args.forward_runs,
+                                         runtime=runtime)
+            int8_vs_forward.append((agent_int8["fps"], forward_int8))
+            _say(f"[round {r}] agent on INT8 {agent_int8['fps']:.1f} fps vs INT8 forward pass "
+                 f"{forward_int8:.1f} fps ({how}): {agent_int8['fps'] / forward_int8:.2f}x")
             _say(f"[round {r}] agent on INT8 {agent_int8['fps']:.1f} fps vs on fp32 {agent['fps']:.1f} fps: "
                  f"{agent_int8['fps'] / agent['fps']:.2f}x")
+        if not args.no_shadow:
+            setup = (onnx_path, video, args.out, threads, runtime, args.imgsz)
+            without = measure_shadow(*setup, shadow=False)
+            with_shadow = measure_shadow(*setup, shadow=True)
+            figures, on, off = with_shadow["shadow"], with_shadow["fps"], without["fps"]
+            shadow_rounds.append((off, on, with_shadow["peak_rss_mb"]))
+            cpu_on, cpu_off = with_shadow["cpu_ms_per_frame"], without["cpu_ms_per_frame"]
+            _say(f"[round {r}] agent CPU per analysed frame (whole run, start-up included): "
+                 f"{cpu_on:.2f} ms with the shadow vs {cpu_off:.2f} ms without: on a CPU-bound box "
+                 f"the camera would keep {cpu_off / cpu_on:.2f}x of its frame rate")
+            _say(f"[round {r}] shadow at {SHADOW_SHARE:.0%}: camera model {on:.1f} fps with it vs "
+                 f"{off:.1f} fps without ({on / off:.2f}x); shadow frames "
+                 f"offered {figures['frames_offered']}, compared {figures['frames_compared']}, dropped "
+                 f"{figures['frames_dropped']}, agreement {figures['agreement']}; peak RSS with the shadow "
+                 f"{with_shadow['peak_rss_mb']:.0f} MB (without {without['peak_rss_mb']:.0f} MB)")
         _say(f"[round {r}] real configuration: S3 store under a prefix, model sync on, "
              f"{args.releases - 1} hot swap(s), video at its recorded pace")
         real = measure_real_config(onnx_path, video, args.out, threads, runtime, args.imgsz, args.releases)
@@ -669,6 +936,7 @@ def main(argv: list[str] | None = None) -> int:
         speedup, drop = int8_fps / fp32_fps, fp32_map50 - int8_map50
         _say(f"{'agent CLI on INT8 (OpenVINO)':<36}{int8_fps:>10.1f}   vs fp32 {fp32_fps:.1f}: "
              f"{speedup:.2f}x, INT8 mAP50 {int8_map50:.4f} vs fp32 {fp32_map50:.4f} (drop {drop:+.4f})")
+        checks.append(int8_forward_check(int8_vs_forward))
         checks += [
             ("(e) agent INT8 / agent fp32", f"{speedup:.2f}x", f">= {TARGET_INT8_SPEEDUP}x",
              speedup >= TARGET_INT8_SPEEDUP),
@@ -676,6 +944,18 @@ def main(argv: list[str] | None = None) -> int:
              drop <= TARGET_INT8_MAX_DROP),
         ]
     rss_target = f"< {TARGET_RSS_MB:.0f} MB"
+    if shadow_rounds:
+        # paired within a round, median round quoted
+        off_fps, on_fps, _ = sorted(shadow_rounds, key=lambda t: t[1] / t[0])[len(shadow_rounds) // 2]
+        kept = on_fps / off_fps
+        shadow_rss = max(t[2] for t in shadow_rounds)
+        _say(f"{'agent with a shadow at ' + format(SHADOW_SHARE, '.0%'):<36}{on_fps:>10.1f}   vs without "
+             f"{off_fps:.1f}: {kept:.2f}x")
+        checks += [
+            (f"(f) shadow {SHADOW_SHARE:.0%} / no shadow", f"{kept:.2f}x",
+             f">= {1 - TARGET_SHADOW_COST:.2f}x", kept >= 1 - TARGET_SHADOW_COST),
+            ("(g) peak RSS, with a shadow", f"{shadow_rss:.0f} MB", rss_target, shadow_rss < TARGET_RSS_MB),
+        ]
     checks += [
         ("(c) peak RSS, local, no sync", f"{peak_rss:.0f} MB", rss_target, peak_rss < TARGET_RSS_MB),
         ("(d) peak RSS, real config", f"{real_rss:.0f} MB", rss_target, real_rss < TARGET_RSS_MB),

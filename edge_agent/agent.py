@@ -26,8 +26,10 @@ from edge_agent.logs import log_event
 from edge_agent.metrics import AgentMetrics, MetricsServer
 from edge_agent.model_sync import ModelHolder, ModelSync
 from edge_agent.outbox import Outbox
+from edge_agent.sampler import SamplerConfig
+from edge_agent.shadow import ShadowSlot, ShadowWorker
 from edge_agent.status import ManifestView, StatusPublisher, StatusReporter
-from edge_agent.telemetry import TelemetryBatcher
+from edge_agent.telemetry import TelemetryBatcher, shadow_batcher
 from edge_agent.transport import Transport, build_transport
 
 logger = logging.getLogger("edge_agent.agent")
@@ -58,8 +60,18 @@ class EdgeAgent:
         self.telemetry = TelemetryBatcher(cfg.telemetry, self.outbox)
         cameras = [c for c in cfg.cameras if c.enabled]
         self.holders = {c.camera_id: ModelHolder(c.camera_id) for c in cameras}
+        # shadow mode: a slot per camera that model sync fills when a release names a shadow for it
+        self.shadow_batcher = shadow_batcher(cfg.telemetry, self.outbox)
+        self.shadow_slots = {c.camera_id: ShadowSlot() for c in cameras} if cfg.shadow.enabled else {}
         self.model_sync = ModelSync(
-            cfg.model_sync, cfg.detector, self.transport, cfg.data_dir / "models", self.holders, self.metrics
+            cfg.model_sync,
+            cfg.detector,
+            self.transport,
+            cfg.data_dir / "models",
+            self.holders,
+            self.metrics,
+            shadow_slots=self.shadow_slots,
+            shadow_cfg=cfg.shadow,
         )
         self._camera_stop = threading.Event()
         self.workers = [
@@ -74,6 +86,7 @@ class EdgeAgent:
                 stop=self._camera_stop,
                 first_model_wait_s=cfg.model_sync.first_model_wait_s if cfg.model_sync.enabled else 0.0,
                 first_poll_done=self.model_sync.first_poll_done,
+                shadow=self._shadow_worker(c.camera_id, c.sampler),
             )
             for c in cameras
         ]
@@ -102,6 +115,21 @@ class EdgeAgent:
         self._sync_thread: threading.Thread | None = None
         self._started_at = time.monotonic()
         self.drained = True
+
+    def _shadow_worker(self, camera_id: str, sampler_cfg: SamplerConfig) -> ShadowWorker | None:
+        slot = self.shadow_slots.get(camera_id)
+        if slot is None:
+            return None
+        return ShadowWorker(
+            camera_id,
+            slot,
+            self.cfg.shadow,
+            self.shadow_batcher,
+            self.outbox,
+            self.metrics,
+            sampler_cfg=sampler_cfg,
+            jpeg_quality=self.cfg.outbox.jpeg_quality,
+        )
 
     # ------------------------------------------------------------ health
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -144,6 +172,7 @@ class EdgeAgent:
                     "samples_kept": w.counters.samples_kept,
                     "analysing_s": round(w.analysing_s, 3),
                     "status": w.state,
+                    **({"shadow": w.shadow.health()} if w.shadow is not None and w.shadow.health() else {}),
                 }
                 for w in self.workers
             },
@@ -238,6 +267,7 @@ class EdgeAgent:
             for worker in self.workers:
                 worker.sync_source_stats()
             self.telemetry.tick()
+            self.shadow_batcher.tick()
             if self.until_sources_end and self._file_sources_ended():
                 live = [w.camera_id for w in self.workers if not w.is_file_source]
                 log_event(
@@ -258,8 +288,9 @@ class EdgeAgent:
     def _shutdown(self) -> None:
         self._camera_stop.set()
         self.stop_event.set()
-        self._join_workers()
+        self._join_workers()  # each camera's shadow worker has finished its frames too
         self.telemetry.flush()
+        self.shadow_batcher.flush()
         timeout = None if self.until_sources_end else self.cfg.outbox.drain_timeout_s
         self.drained = self._drain(timeout)
         stats = self.outbox.stats()

@@ -15,6 +15,10 @@ ended, and a ``Watchdog`` (``edge_agent.watchdog``) starts it again with backoff
 opened is reported once and the camera stops, since a corrupt file does not heal. A kept frame
 is packaged by ``sample_package``. Failures are counted in ``/metrics`` and logged once per
 kind, never silently swallowed, and never reach the other cameras.
+
+With shadow mode (``edge_agent.shadow``) each finished frame is offered to the camera's shadow
+worker, which takes a share of them into a small queue and runs the shadow model on its own thread;
+a full queue drops the shadow frame, so the camera never waits for the shadow model.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from edge_agent.model_sync import ActiveModel, ModelHolder
 from edge_agent.outbox import Outbox
 from edge_agent.sample_package import package_sample
 from edge_agent.sampler import Sampler, SamplingDecision
+from edge_agent.shadow import ShadowWorker
 from edge_agent.sources import FrameSource, SourceError, SourceStats, open_source
 from edge_agent.telemetry import TelemetryBatcher
 from edge_agent.watchdog import Outcome, Watchdog
@@ -89,8 +94,11 @@ class CameraWorker:
         first_model_wait_s: float = 0.0,
         first_poll_done: threading.Event | None = None,
         rng: random.Random | None = None,
+        shadow: ShadowWorker | None = None,
     ) -> None:
         self.cfg = cfg
+        #: the camera's shadow model runner (``edge_agent.shadow``): offered each finished frame
+        self.shadow = shadow
         self.camera_id = cfg.camera_id
         self.holder = holder
         self.outbox = outbox
@@ -156,6 +164,8 @@ class CameraWorker:
         return not self._thread.is_alive() and self.state != "starting"
 
     def start(self) -> None:
+        if self.shadow is not None:
+            self.shadow.start()
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
@@ -171,6 +181,8 @@ class CameraWorker:
             self.metrics.camera_up.labels(self.camera_id).set(0)
             if self.state not in ("ended", "failed"):
                 self.state = "stopped"
+            if self.shadow is not None:  # no more frames: let it finish the ones it holds
+                self.shadow.stop()
 
     def _on_restart(self, attempt: int, delay_s: float) -> None:
         self.counters.restarts += 1
@@ -355,6 +367,8 @@ class CameraWorker:
         active = self.holder.current()  # read once: a swap lands between frames
         detector = active.detector
         pending = detector.submit(frame.image) if detector is not None else None
+        # the letterbox's scaled frame, where a detector exposes it, saves the thumbnail's first step
+        frame.thumbnail_from_scaled(getattr(pending, "scaled", None))
         self._in_flight.append(_InFlight(frame, decision, active, pending))
         # Up to twice the detector's streams in flight: while this thread post-processes one
         # frame every stream still has a pass to run (measured on 2 cores: with only `streams`
@@ -415,6 +429,8 @@ class CameraWorker:
         keep = self.sampler.consider(frame, result, item.decision)
         if keep is not None:
             self._keep(frame, result, keep, active.model_version)
+        if self.shadow is not None:  # never waits: a busy shadow model drops the frame
+            self.shadow.offer(frame, result, active.model_version, kept=keep is not None)
 
     def _keep(
         self, frame: Frame, result: DetectionResult, keep: SamplingDecision, model_version: str
@@ -497,4 +513,5 @@ class CameraWorker:
             "samples_kept": self.counters.samples_kept,
             "last_frame_age_s": age,
             "last_error": self.last_error,
+            "shadow": self.shadow.health() if self.shadow is not None else None,
         }

@@ -21,6 +21,7 @@ from edge_agent.metrics import HttpConfig
 from edge_agent.model_sync import ModelSyncConfig
 from edge_agent.outbox import OutboxConfig
 from edge_agent.sampler import SamplerConfig
+from edge_agent.shadow import ShadowConfig
 from edge_agent.sources import SourceConfig
 from edge_agent.telemetry import TelemetryConfig
 from edge_agent.transport import StoreConfig
@@ -120,6 +121,8 @@ class AgentConfig(BaseModel):
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
     model_sync: ModelSyncConfig = Field(default_factory=ModelSyncConfig)
     telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    #: How this agent runs a release's shadow model (the release names cameras and frame share).
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
     #: Seconds between heartbeats to ``agents/<agent_id>/status.json`` (``edge_agent.status``);
     #: 0 turns them off. The platform flags cameras silent for 10 min by default: keep it well below.
     status_interval_s: float = Field(default=60.0, ge=0, le=3600)

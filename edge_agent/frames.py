@@ -31,13 +31,34 @@ class Frame:
     captured_at: datetime
     source: str
     _thumbnail: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    #: the image already scaled by shrink's first step (``thumbnail_from_scaled``), or None
+    _scaled: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def thumbnail(self) -> np.ndarray:
         """The image shrunk to ``THUMBNAIL_SIDE`` on its longer side, made once per frame and
         shared by the telemetry statistics and the sampler's hash."""
         if self._thumbnail is None:
-            self._thumbnail = shrink(self.image, THUMBNAIL_SIDE)
+            start = self.image if self._scaled is None else self._scaled
+            self._thumbnail = shrink(start, THUMBNAIL_SIDE)
+            self._scaled = None
         return self._thumbnail
+
+    def thumbnail_from_scaled(self, scaled: np.ndarray | None) -> None:
+        """Let ``thumbnail`` start from ``scaled``, the image ``cv2.resize``d with ``INTER_AREA``
+        (as the letterbox scales it), when that is exactly the first step ``shrink`` takes here:
+        a whole-block average by an integer factor of at least 2 that divides both sides. The
+        thumbnail is then bit-identical to ``shrink(self.image, THUMBNAIL_SIDE)`` (what the
+        platform's drift reference computes) at a fraction of the cost; otherwise nothing
+        changes and ``thumbnail`` shrinks the full image as always."""
+        if self._thumbnail is not None or scaled is None or scaled is self.image:
+            return
+        height, width = self.image.shape[:2]
+        factor = max(height, width) // THUMBNAIL_SIDE
+        if factor < 2 or height % factor or width % factor:
+            return
+        if scaled.shape != (height // factor, width // factor, *self.image.shape[2:]):
+            return
+        self._scaled = scaled
 
     @property
     def height(self) -> int:

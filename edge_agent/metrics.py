@@ -117,6 +117,13 @@ class AgentMetrics:
             ["camera", "rule"],
             registry=r,
         )
+        self.shadow_frames = Counter(
+            "maskops_edge_shadow_frames",
+            "Frames offered to the shadow model, by outcome: compared, dropped (its worker was busy), "
+            "failed",
+            ["camera", "outcome"],
+            registry=r,
+        )
         self.source_reconnects = Counter(
             "maskops_edge_source_reconnects", "Source reconnect attempts", ["camera"], registry=r
         )

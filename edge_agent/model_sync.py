@@ -27,6 +27,13 @@ before the upload finished) is not refused for good: it is tried again with back
 (``missing_retry_initial_s`` doubling up to ``missing_retry_max_s``), and the camera runs it as
 soon as it is there. ``refusals`` lists, per camera, the model of the current manifest it does
 not run and why (``/healthz``), while ``ModelHolder.current`` says what it runs.
+
+A release's ``shadow`` model (``ReleaseManifest.shadow_for``) goes the same way into the
+``ShadowSlot`` of each camera it names (downloaded, sha256-checked, loaded with
+``ShadowConfig.threads`` on one stream, an instance of its own even where it is the camera's model
+too), and out of it when a manifest no longer names it for that camera (``edge_agent.shadow``). A
+shadow model that cannot be used is refused as a camera's model is (log line, counter) and the
+camera runs no shadow; the camera's own model is never affected.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from edge_agent.detector.types import Detector, DetectorConfig, ModelLoadError
 from edge_agent.detector.variants import model_file
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
+from edge_agent.shadow import ActiveShadow, ShadowConfig, ShadowSlot
 from edge_agent.transport import Transport, TransportError, write_atomic
 from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest, sha256_file
 
@@ -182,6 +190,8 @@ class ModelSync:
         loader: Loader = load_detector,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        shadow_slots: dict[str, ShadowSlot] | None = None,
+        shadow_cfg: ShadowConfig | None = None,
     ) -> None:
         self.cfg = cfg
         self.detector_cfg = detector_cfg
@@ -191,6 +201,11 @@ class ModelSync:
         self.metrics = metrics
         self._loader = loader
         self._loaded: dict[tuple[str, str], Detector] = {}
+        #: per camera with shadow mode: the slot its shadow model goes in
+        self.shadow_slots = shadow_slots or {}
+        self.shadow_cfg = shadow_cfg or ShadowConfig()
+        #: shadow models, loaded apart from the cameras' (each runs on its own thread)
+        self._shadow_loaded: dict[tuple[str, str], Detector] = {}
         self._refused: dict[tuple[str, str], ModelRefused] = {}
         #: model objects the store lacked: (attempts so far, clock time of the next try)
         self._missing: dict[tuple[str, str], tuple[int, float]] = {}
@@ -336,6 +351,9 @@ class ModelSync:
         if manifest is None:
             return
         self.release_id = manifest.release_id
+        # shadows first: a camera waiting for its first model then compares from its first frame
+        for camera_id, slot in self.shadow_slots.items():
+            self._sync_shadow(camera_id, slot, manifest)
         for camera_id, holder in self.holders.items():
             self._sync_camera(camera_id, holder, manifest)
         self._forget_unused()
@@ -422,6 +440,76 @@ class ModelSync:
             release_id=manifest.release_id,
         )
 
+    def _sync_shadow(self, camera_id: str, slot: ShadowSlot, manifest: ReleaseManifest) -> None:
+        """Put the shadow model the manifest names for ``camera_id`` in its slot, or empty it."""
+        shadow = manifest.shadow_for(camera_id) if self.shadow_cfg.enabled else None
+        current = slot.current()
+        if shadow is None:
+            if current is not None:
+                slot.set(None)
+                log_event(
+                    logger,
+                    logging.INFO,
+                    "shadow_stopped",
+                    f"camera {camera_id} stops comparing with shadow model {current.model_version} "
+                    f"(release {manifest.release_id} names no shadow for it)",
+                    camera_id=camera_id,
+                    shadow_model_version=current.model_version,
+                )
+            return
+        chosen = model_file(
+            shadow, runtime=resolve_runtime(self.detector_cfg.runtime), requested=self.detector_cfg.precision
+        )
+        ref = chosen.ref
+        key = (ref.model_version, ref.sha256)
+        if current is not None and (current.model_version, current.sha256) == key:
+            if current.frame_share != shadow.frame_share or current.release_id != manifest.release_id:
+                slot.set(ActiveShadow(current.detector, *key, shadow.frame_share, manifest.release_id))
+            return
+        refused = self._refused.get(key)
+        if refused is not None:
+            return  # logged and counted when it was refused
+        try:
+            detector = self._shadow_loaded.get(key)
+            if detector is None:
+                detector = self._obtain(ref, shadow=True)
+        except ModelRefused as err:
+            if err.reason != "missing":  # a missing object is looked for again at the next poll
+                self._refused[key] = err
+                self.metrics.model_refusals.labels(err.reason).inc()
+            self._once.log(
+                logging.ERROR,
+                "shadow_refused",
+                f"{ref.model_version}:{ref.sha256}:{err.reason}",
+                f"refused shadow model {ref.model_version} of release {manifest.release_id} "
+                f"({err.reason}): {err}; cameras run no shadow (their own models are not affected)",
+                reason=err.reason,
+                model_version=ref.model_version,
+                release_id=manifest.release_id,
+            )
+            slot.set(None)
+            return
+        except TransportError as err:
+            self._once.log(
+                logging.WARNING,
+                "model_download_failed",
+                ref.model_version,
+                f"cannot download shadow model {ref.uri}; will retry next poll: {err}",
+            )
+            return
+        slot.set(ActiveShadow(detector, *key, shadow.frame_share, manifest.release_id))
+        log_event(
+            logger,
+            logging.INFO,
+            "shadow_started",
+            f"camera {camera_id} compares shadow model {ref.model_version} with its model on "
+            f"{shadow.frame_share:.0%} of its frames, release {manifest.release_id}",
+            camera_id=camera_id,
+            shadow_model_version=ref.model_version,
+            frame_share=shadow.frame_share,
+            release_id=manifest.release_id,
+        )
+
     def _note_refusal(
         self, camera_id: str, release_id: str, ref: ModelRef, reason: str, problem: str
     ) -> None:
@@ -483,14 +571,14 @@ class ModelSync:
     def _cache_path(self, ref: ModelRef) -> Path:
         return self.cache_dir / self._dir_name(ref.model_version, ref.sha256) / "model.onnx"
 
-    def _obtain(self, ref: ModelRef) -> Detector:
-        loaded = self._loaded.get((ref.model_version, ref.sha256))
+    def _obtain(self, ref: ModelRef, *, shadow: bool = False) -> Detector:
+        loaded = (self._shadow_loaded if shadow else self._loaded).get((ref.model_version, ref.sha256))
         if loaded is not None:
             return loaded
         path = self._cache_path(ref)
         if not (path.is_file() and sha256_file(path) == ref.sha256):
             self._download(ref, path)
-        return self._load(ref, path)
+        return self._load(ref, path, shadow=shadow)
 
     def _download(self, ref: ModelRef, path: Path) -> None:
         """Fetch ``ref`` into the cache at ``path`` once its sha256 checks out. A function of its
@@ -505,14 +593,18 @@ class ModelSync:
             )
         write_atomic(path, data)
 
-    def _load(self, ref: ModelRef, path: Path) -> Detector:
-        """Load ``ref`` from ``path`` at a precision the release measured on this agent's runtime."""
+    def _load(self, ref: ModelRef, path: Path, *, shadow: bool = False) -> Detector:
+        """Load ``ref`` from ``path`` at a precision the release measured on this agent's runtime
+        (a shadow model on ``ShadowConfig.threads`` and one stream: it runs one frame at a time)."""
         measured = ref.measured_precisions(resolve_runtime(self.detector_cfg.runtime))
+        cfg = self.detector_cfg
+        if shadow:
+            cfg = cfg.model_copy(update={"threads": self.shadow_cfg.threads, "streams": 1})
         try:
             detector = self._loader(
                 path,
                 model_version=ref.model_version,
-                cfg=self.detector_cfg,
+                cfg=cfg,
                 imgsz=ref.imgsz,
                 measured_precisions=measured,
                 frame_sizes=self._frame_sizes() or None,
@@ -525,7 +617,7 @@ class ModelSync:
                 f"model has classes {list(detector.class_names)}, the manifest says {list(ref.class_names)}",
             )
         self._warmup(detector)
-        self._loaded[(ref.model_version, ref.sha256)] = detector
+        (self._shadow_loaded if shadow else self._loaded)[(ref.model_version, ref.sha256)] = detector
         return detector
 
     def _warmup(self, detector: Detector) -> None:
@@ -575,6 +667,10 @@ class ModelSync:
                     keep.add(self._dir_name(ref["model_version"], ref["sha256"]))
         if manifest.canary is not None:
             keep.add(self._dir_name(manifest.canary.model_version, manifest.canary.sha256))
+        for slot in self.shadow_slots.values():
+            shadow = slot.current()
+            if shadow is not None:
+                keep.add(self._dir_name(shadow.model_version, shadow.sha256))
         try:
             entries = list(self.cache_dir.iterdir())
         except FileNotFoundError:
@@ -604,4 +700,10 @@ class ModelSync:
         in_use = {(h.current().model_version, h.current().sha256) for h in self.holders.values()}
         for key in [k for k in self._loaded if k not in in_use]:
             del self._loaded[key]
+            self._trim_due = True
+        shadows = {
+            (s.model_version, s.sha256) for s in map(ShadowSlot.current, self.shadow_slots.values()) if s
+        }
+        for key in [k for k in self._shadow_loaded if k not in shadows]:
+            del self._shadow_loaded[key]
             self._trim_due = True

@@ -16,6 +16,10 @@ with the highest priority is recorded. Priority (0..1, higher = more informative
 evicts the lowest first) is the rule's score for the uncertainty rules and a fixed setting for
 ``random`` and ``motion_no_detection``.
 
+Shadow mode (``edge_agent.shadow``) keeps frames by its own rule, ``shadow_disagreement``,
+through ``Sampler.admit`` on a sampler of its own: its own budgets, so it never takes the budget of
+the camera's rules.
+
 A kept frame must then fit the per-minute and per-hour budgets (checked first: cheap) and pass
 near-duplicate suppression (a 64-bit dHash compared with frames kept in the last
 ``dedup_window_s``; a static scene does not flood the queue). Windows run on the frame's
@@ -205,6 +209,13 @@ class Sampler:
             self.stats.fired[rule] += 1
 
         rule, score = max(fired.items(), key=lambda kv: (self._priority(*kv), -RULE_ORDER.index(kv[0])))
+        return self.admit(frame, rule, score, self._priority(rule, score), now)
+
+    def admit(
+        self, frame: Frame, rule: str, score: float, priority: float, now: datetime | None = None
+    ) -> SamplingDecision | None:
+        """Keep ``frame``, which ``rule`` fired on with ``score``, if it fits the budgets and is no
+        near-duplicate of a frame kept lately; None otherwise (counted in ``stats``)."""
         t = (now or frame.captured_at).timestamp()
         if self._kept_at and t < self._kept_at[-1] - 1.0:
             # The clock went backwards (a looping video, a clock fix): the windows restart.
@@ -223,7 +234,7 @@ class Sampler:
         self._kept_at.append(t)
         self._recent_hashes.append((t, frame_hash))
         self.stats.kept[rule] += 1
-        return SamplingDecision(SamplingReason(rule=rule, score=score), self._priority(rule, score))
+        return SamplingDecision(SamplingReason(rule=rule, score=score), priority)
 
     def _priority(self, rule: str, score: float) -> float:
         return rule_priority(rule, score, self.cfg)

@@ -13,7 +13,9 @@ import logging
 import threading
 import time
 import uuid
-from datetime import UTC
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,12 +24,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from edge_agent.logs import log_event
 from edge_agent.outbox import TELEMETRY_PRIORITY, Outbox, OutboxPart
 from maskops_contracts import CLASS_NAMES, TELEMETRY_COLUMNS, TelemetryRow, telemetry_key
+from maskops_contracts.keys import shadow_key
+from maskops_contracts.telemetry import (
+    CLASS_MISMATCH_COLUMNS,
+    SHADOW_COLUMNS,
+    SHADOW_COUNT_COLUMNS,
+    ShadowRow,
+)
 
 logger = logging.getLogger("edge_agent.telemetry")
 
 _COUNT_COLUMNS = {f"count_{name}": name for name in CLASS_NAMES}  # column -> class
 _INT_COLUMNS = {"schema_version", "num_detections", *_COUNT_COLUMNS}
-_STR_COLUMNS = {"camera_id", "model_version", "runtime", "precision"}
+_STR_COLUMNS = {"camera_id", "model_version", "runtime", "precision", "shadow_model_version"}
+_MISMATCH_COLUMNS = {f"class_mismatch_{name}": name for name in CLASS_NAMES}  # column -> class
+_SHADOW_INT_COLUMNS = {"schema_version", "dropped_before", *SHADOW_COUNT_COLUMNS, *CLASS_MISMATCH_COLUMNS}
 
 
 class TelemetryConfig(BaseModel):
@@ -40,19 +51,34 @@ class TelemetryConfig(BaseModel):
     batch_seconds: float = Field(default=60.0, gt=0)
 
 
-def telemetry_schema() -> pa.Schema:
-    """The parquet schema: ``ts`` is a UTC timestamp, counts are int64, features float64."""
+def _schema(columns: Sequence[str], int_columns: set[str]) -> pa.Schema:
     fields = []
-    for name in TELEMETRY_COLUMNS:
+    for name in columns:
         if name == "ts":
             fields.append(pa.field(name, pa.timestamp("us", tz="UTC")))
         elif name in _STR_COLUMNS:
             fields.append(pa.field(name, pa.string()))
-        elif name in _INT_COLUMNS:
+        elif name in int_columns:
             fields.append(pa.field(name, pa.int64()))
         else:
             fields.append(pa.field(name, pa.float64()))
     return pa.schema(fields)
+
+
+def telemetry_schema() -> pa.Schema:
+    """The parquet schema: ``ts`` is a UTC timestamp, counts are int64, features float64."""
+    return _schema(TELEMETRY_COLUMNS, _INT_COLUMNS)
+
+
+def shadow_schema() -> pa.Schema:
+    """The parquet schema of shadow comparisons: counts int64, the confidence delta float64."""
+    return _schema(SHADOW_COLUMNS, _SHADOW_INT_COLUMNS)
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
 
 
 def rows_to_parquet(rows: list[TelemetryRow]) -> bytes:
@@ -65,10 +91,7 @@ def rows_to_parquet(rows: list[TelemetryRow]) -> bytes:
         else [getattr(row, name) for row in rows]
         for name in TELEMETRY_COLUMNS
     }
-    table = pa.table(columns, schema=telemetry_schema())
-    sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
-    return sink.getvalue()
+    return _parquet(pa.table(columns, schema=telemetry_schema()))
 
 
 def parquet_to_rows(data: bytes) -> list[TelemetryRow]:
@@ -77,19 +100,51 @@ def parquet_to_rows(data: bytes) -> list[TelemetryRow]:
     return [TelemetryRow.from_dict(rec) for rec in table.to_pylist()]
 
 
-class TelemetryBatcher:
-    """Collects rows per camera and seals batches into the outbox. Thread-safe."""
+def shadow_rows_to_parquet(rows: list[ShadowRow]) -> bytes:
+    """Encode shadow comparisons as one parquet file with the columns of ``SHADOW_COLUMNS``."""
+    columns = {
+        name: [row.class_mismatches[_MISMATCH_COLUMNS[name]] for row in rows]
+        if name in _MISMATCH_COLUMNS
+        else [getattr(row, name) for row in rows]
+        for name in SHADOW_COLUMNS
+    }
+    return _parquet(pa.table(columns, schema=shadow_schema()))
 
-    def __init__(self, cfg: TelemetryConfig, outbox: Outbox) -> None:
+
+def parquet_to_shadow_rows(data: bytes) -> list[ShadowRow]:
+    """Decode a batch of shadow comparisons back into rows (used by tests and tools)."""
+    table = pq.read_table(io.BytesIO(data))
+    return [ShadowRow.from_dict(rec) for rec in table.to_pylist()]
+
+
+class TelemetryBatcher:
+    """Collects rows per camera and seals batches into the outbox. Thread-safe.
+
+    ``encode`` and ``key`` say what a batch is: telemetry rows by default; shadow mode batches its
+    ``ShadowRow``s with ``shadow_batcher`` (``shadow/<camera>/<day>/<batch>.parquet``).
+    """
+
+    def __init__(
+        self,
+        cfg: TelemetryConfig,
+        outbox: Outbox,
+        *,
+        encode: Callable[[list[Any]], bytes] = rows_to_parquet,
+        key: Callable[[str, date | datetime | str, str], str] = telemetry_key,
+        what: str = "telemetry",
+    ) -> None:
         self.cfg = cfg
         self.outbox = outbox
+        self._encode = encode
+        self._key = key
+        self.what = what
         self._lock = threading.Lock()
-        self._rows: dict[str, list[TelemetryRow]] = {}
+        self._rows: dict[str, list[Any]] = {}
         self._opened: dict[str, float] = {}
         self.batches_written = 0
         self.rows_written = 0
 
-    def add(self, row: TelemetryRow) -> None:
+    def add(self, row: Any) -> None:
         """Add one row; seals the camera's batch when it is full or old enough."""
         if not self.cfg.enabled:
             return
@@ -106,7 +161,7 @@ class TelemetryBatcher:
         """Encode an empty batch once, before the cameras start: pyarrow's first conversion
         loads its lazy parts (pandas too, where installed), a stall of about 0.3 s that would
         otherwise land in a camera thread at the first sealed batch."""
-        rows_to_parquet([])
+        self._encode([])
 
     def tick(self) -> None:
         """Seal batches whose oldest row is ``batch_seconds`` old; call it periodically."""
@@ -125,7 +180,7 @@ class TelemetryBatcher:
         for cam, rows in pending.items():
             self._write(cam, rows)
 
-    def _take_if_due(self, camera_id: str) -> list[TelemetryRow] | None:
+    def _take_if_due(self, camera_id: str) -> list[Any] | None:
         rows = self._rows.get(camera_id) or []
         if not rows:
             return None
@@ -135,11 +190,11 @@ class TelemetryBatcher:
             return rows
         return None
 
-    def _write(self, camera_id: str, rows: list[TelemetryRow]) -> None:
+    def _write(self, camera_id: str, rows: list[Any]) -> None:
         first = rows[0].ts
         batch_id = f"{first.strftime('%Y%m%dT%H%M%S')}Z-{uuid.uuid4().hex[:12]}"
-        key = telemetry_key(camera_id, first.astimezone(UTC), batch_id)
-        payload = rows_to_parquet(rows)
+        key = self._key(camera_id, first.astimezone(UTC), batch_id)
+        payload = self._encode(rows)
         if self.outbox.enqueue(
             "telemetry", [OutboxPart(key, payload, "application/vnd.apache.parquet")], TELEMETRY_PRIORITY
         ):
@@ -150,8 +205,13 @@ class TelemetryBatcher:
                 logger,
                 logging.WARNING,
                 "telemetry_dropped",
-                f"telemetry batch of {len(rows)} rows for camera {camera_id} dropped: outbox full",
+                f"{self.what} batch of {len(rows)} rows for camera {camera_id} dropped: outbox full",
                 camera_id=camera_id,
                 rows=len(rows),
             )
 
+
+
+def shadow_batcher(cfg: TelemetryConfig, outbox: Outbox) -> TelemetryBatcher:
+    """The batcher of shadow comparisons: telemetry's batching, under ``shadow/``."""
+    return TelemetryBatcher(cfg, outbox, encode=shadow_rows_to_parquet, key=shadow_key, what="shadow")

@@ -11,6 +11,8 @@ from maskops_contracts.ids import validate_id
 MANIFEST_KEY = "releases/manifest.json"
 SAMPLES_PREFIX = "samples/"
 TELEMETRY_PREFIX = "telemetry/"
+#: shadow comparisons (``maskops_contracts.telemetry.ShadowRow``), batched like telemetry
+SHADOW_PREFIX = "shadow/"
 MODELS_PREFIX = "models/"
 AGENTS_PREFIX = "agents/"
 #: the name of an agent's status object under ``agents/<agent_id>/``
@@ -54,6 +56,14 @@ def telemetry_key(camera_id: str, day: date | datetime | str, batch_id: str) -> 
     """``telemetry/<camera_id>/<YYYY-MM-DD>/<batch_id>.parquet``."""
     return (
         f"telemetry/{validate_id(camera_id, 'camera_id')}/{_day(day)}/"
+        f"{validate_id(batch_id, 'batch_id')}.parquet"
+    )
+
+
+def shadow_key(camera_id: str, day: date | datetime | str, batch_id: str) -> str:
+    """``shadow/<camera_id>/<YYYY-MM-DD>/<batch_id>.parquet``: a batch of shadow comparisons."""
+    return (
+        f"{SHADOW_PREFIX}{validate_id(camera_id, 'camera_id')}/{_day(day)}/"
         f"{validate_id(batch_id, 'batch_id')}.parquet"
     )
 

@@ -16,8 +16,11 @@ model file itself.
 Compatibility: readers take the keys they know and ignore the others, so a manifest with
 ``variants`` parses with a reader from before them (which runs fp32), and a manifest
 without them means what it always meant: the gate measured fp32 (see
-``measured_precisions``). ``MANIFEST_SCHEMA_VERSION`` therefore stays 1; raise it only
-for a change an older reader would misread.
+``measured_precisions``). The same holds for ``shadow`` (a candidate some cameras run beside
+their model on a share of frames, only to compare; docs/shadow.md): a reader from before it
+ignores the key and its cameras simply run no shadow, and a manifest without it has no shadow.
+``MANIFEST_SCHEMA_VERSION`` therefore stays 1; raise it only for a change an older reader would
+misread.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from maskops_contracts._fields import (
     as_float,
@@ -65,7 +68,6 @@ def canary_bucket(camera_id: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64 * 100.0
 
 
-
 def sha256_file(path: str | os.PathLike[str]) -> str:
     """The SHA-256 hex digest of a file's bytes, read in 1 MiB chunks: what a manifest's
     ``sha256`` names and what an agent checks before it swaps to a model."""
@@ -74,6 +76,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
 
 def _check_sha256(value: Any, field: str) -> str:
     if not isinstance(value, str) or not _SHA256.match(value):
@@ -256,8 +259,11 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
-class CanaryModel(ModelRef):
-    """The candidate some cameras run first: listed ``cameras``, or ``percentage`` of all."""
+class CameraSelectedModel(ModelRef):
+    """A model some cameras take up besides the champion: listed ``cameras``, or ``percentage`` of
+    all (by ``canary_bucket``, the same stable hash on every machine). ``role`` names it in errors."""
+
+    role: ClassVar[str] = "model"
 
     cameras: tuple[str, ...] = ()
     percentage: float | None = None
@@ -269,7 +275,7 @@ class CanaryModel(ModelRef):
         if self.percentage is not None:
             object.__setattr__(self, "percentage", as_float(self.percentage, "percentage", lo=0.0, hi=100.0))
         if not cams and self.percentage is None:
-            raise ContractError("cameras", "a canary needs a list of cameras or a percentage")
+            raise ContractError("cameras", f"a {self.role} needs a list of cameras or a percentage")
 
     def includes(self, camera_id: str) -> bool:
         if camera_id in self.cameras:
@@ -283,15 +289,62 @@ class CanaryModel(ModelRef):
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], prefix: str = "canary") -> CanaryModel:
-        base = ModelRef.from_dict(data, prefix)
+    def _fields_from_dict(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """The fields of this kind beyond a ``ModelRef``'s, read from ``data``."""
         cams = data.get("cameras") or []
         if not isinstance(cams, list):
-            raise ContractError(f"{prefix}.cameras", f"must be a list, got {cams!r}")
+            raise ContractError("cameras", f"must be a list, got {cams!r}")
+        return {"cameras": tuple(cams), "percentage": data.get("percentage")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], prefix: str | None = None) -> CameraSelectedModel:
+        prefix = cls.role if prefix is None else prefix
+        base = ModelRef.from_dict(data, prefix)
         try:
-            return cls(**base.__dict__, cameras=tuple(cams), percentage=data.get("percentage"))
+            return cls(**base.__dict__, **cls._fields_from_dict(data))
         except ContractError as err:
             raise err.within(prefix) from None
+
+
+@dataclass(frozen=True)
+class CanaryModel(CameraSelectedModel):
+    """The candidate some cameras run first: listed ``cameras``, or ``percentage`` of all."""
+
+    role: ClassVar[str] = "canary"
+
+
+#: The share of a shadow camera's analysed frames the shadow model also runs on, by default.
+DEFAULT_SHADOW_FRAME_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class ShadowModel(CameraSelectedModel):
+    """A candidate some cameras run beside their model on ``frame_share`` of their analysed frames,
+    off the hot path, only to compare the two: its boxes never change what a camera reports or
+    keeps (docs/shadow.md). Cameras: listed ``cameras``, or ``percentage`` of all, as a canary."""
+
+    role: ClassVar[str] = "shadow"
+
+    frame_share: float = DEFAULT_SHADOW_FRAME_SHARE
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        share = as_float(self.frame_share, "frame_share", lo=0.0, hi=1.0)
+        if share <= 0.0:
+            raise ContractError("frame_share", f"must be > 0 (a shadow that runs on no frame), got {share}")
+        object.__setattr__(self, "frame_share", share)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["frame_share"] = self.frame_share
+        return out
+
+    @classmethod
+    def _fields_from_dict(cls, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._fields_from_dict(data),
+            "frame_share": data.get("frame_share", DEFAULT_SHADOW_FRAME_SHARE),
+        }
 
 
 @dataclass(frozen=True)
@@ -304,6 +357,7 @@ class ReleaseManifest:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     previous_release_id: str | None = None
     schema_version: int = MANIFEST_SCHEMA_VERSION
+    shadow: ShadowModel | None = None
 
     def __post_init__(self) -> None:
         validate_id(self.release_id, "release_id")
@@ -317,6 +371,12 @@ class ReleaseManifest:
             return self.canary
         return self.champion
 
+    def shadow_for(self, camera_id: str) -> ShadowModel | None:
+        """The shadow model ``camera_id`` runs beside its model under this release, or None."""
+        if self.shadow is not None and self.shadow.includes(camera_id):
+            return self.shadow
+        return None
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version,
@@ -325,6 +385,7 @@ class ReleaseManifest:
             "canary": self.canary.to_dict() if self.canary else None,
             "created_at": iso_utc(self.created_at),
             "previous_release_id": self.previous_release_id,
+            "shadow": self.shadow.to_dict() if self.shadow else None,
         }
 
     def to_json(self) -> str:
@@ -335,6 +396,7 @@ class ReleaseManifest:
         try:
             version = check_schema_version(data, MANIFEST_SCHEMA_VERSION, "release manifest")
             canary_raw = data.get("canary")
+            shadow_raw = data.get("shadow")
             return cls(
                 release_id=require(data, "release_id"),
                 champion=ModelRef.from_dict(require(data, "champion"), "champion"),
@@ -342,6 +404,7 @@ class ReleaseManifest:
                 created_at=require(data, "created_at"),
                 previous_release_id=data.get("previous_release_id"),
                 schema_version=version,
+                shadow=ShadowModel.from_dict(shadow_raw) if shadow_raw else None,
             )
         except ContractError as err:
             raise tag_source(err, source) from None

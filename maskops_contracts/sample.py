@@ -35,6 +35,7 @@ SAMPLING_RULES = (
     "random",
     "motion_no_detection",
     "manual",
+    "shadow_disagreement",
 )
 
 

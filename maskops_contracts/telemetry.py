@@ -8,6 +8,10 @@ retyped column): a reader refuses rows newer than it knows. A new column at the 
 may be absent is not such a change: a reader takes the columns it knows by name, so an
 older one ignores it, and this one reads rows without it as "not recorded" (None).
 ``runtime`` and ``precision`` (how the detector ran the frame) came that way, in version 1.
+
+``ShadowRow`` is the record of shadow mode (one per frame the shadow model was compared with the
+camera's model on), a separate table under ``shadow/`` rather than columns here: most frames have
+no shadow result, and a shadow result is ready only after the frame's own row was written.
 """
 
 from __future__ import annotations
@@ -130,3 +134,127 @@ class TelemetryRow:
         kwargs = {k: data.get(k) for k in TELEMETRY_COLUMNS if k not in CLASS_COUNT_COLUMNS}
         kwargs["schema_version"] = version
         return cls(class_counts=counts, **kwargs)
+
+
+# ---------------------------------------------------------------- shadow comparisons
+SHADOW_SCHEMA_VERSION = 1
+#: Matched boxes the champion called ``<class>`` that the shadow model called another class.
+CLASS_MISMATCH_COLUMNS = tuple(f"class_mismatch_{name}" for name in CLASS_NAMES)
+#: Box counts of one compared frame (integers >= 0).
+SHADOW_COUNT_COLUMNS = (
+    "champion_boxes",
+    "shadow_boxes",
+    "matched",
+    "class_agreed",
+    "champion_only",
+    "shadow_only",
+)
+SHADOW_COLUMNS = (
+    "schema_version",
+    "camera_id",
+    "ts",
+    "model_version",
+    "shadow_model_version",
+    *SHADOW_COUNT_COLUMNS,
+    "mean_confidence_delta",
+    *CLASS_MISMATCH_COLUMNS,
+    "dropped_before",
+)
+
+
+@dataclass(frozen=True)
+class ShadowRow:
+    """The champion and the shadow model compared on one frame (docs/shadow.md).
+
+    A record of its own, batched under ``shadow/<camera_id>/<YYYY-MM-DD>/<batch_id>.parquet``
+    (``keys.shadow_key``), so the telemetry rows and their readers stay as they were: a reader
+    from before shadow mode never lists that prefix.
+
+    model_version: what the camera runs (the champion, or its canary); shadow_model_version: the
+    manifest's shadow. Boxes are matched greedily by confidence at IoU >= 0.5: ``matched`` pairs,
+    ``class_agreed`` of them with the same class, ``champion_only`` / ``shadow_only`` boxes left
+    over on each side. mean_confidence_delta: shadow minus champion confidence over matched pairs
+    (0 without one). class_mismatches: per class the champion gave, matched boxes the shadow gave
+    another class. dropped_before: shadow frames this camera dropped (its shadow worker was busy)
+    since the previous compared frame.
+    """
+
+    camera_id: str
+    ts: datetime
+    model_version: str
+    shadow_model_version: str
+    champion_boxes: int
+    shadow_boxes: int
+    matched: int
+    class_agreed: int
+    champion_only: int
+    shadow_only: int
+    mean_confidence_delta: float = 0.0
+    class_mismatches: dict[str, int] = field(default_factory=dict)
+    dropped_before: int = 0
+    schema_version: int = SHADOW_SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        validate_id(self.camera_id, "camera_id")
+        validate_id(self.model_version, "model_version")
+        validate_id(self.shadow_model_version, "shadow_model_version")
+        object.__setattr__(self, "ts", as_utc(self.ts, "ts"))
+        for name in (*SHADOW_COUNT_COLUMNS, "dropped_before"):
+            as_int(getattr(self, name), name, minimum=0)
+        as_float(self.mean_confidence_delta, "mean_confidence_delta", lo=-1.0, hi=1.0)
+        if self.matched > min(self.champion_boxes, self.shadow_boxes):
+            raise ContractError(
+                "matched", f"{self.matched} pairs out of {self.champion_boxes} and {self.shadow_boxes} boxes"
+            )
+        if self.class_agreed > self.matched:
+            raise ContractError(
+                "class_agreed", f"{self.class_agreed} is more than the {self.matched} matched"
+            )
+        if self.champion_only != self.champion_boxes - self.matched:
+            raise ContractError("champion_only", "must be champion_boxes - matched")
+        if self.shadow_only != self.shadow_boxes - self.matched:
+            raise ContractError("shadow_only", "must be shadow_boxes - matched")
+        for name, count in self.class_mismatches.items():
+            if name not in CLASS_NAMES:
+                raise ContractError(
+                    "class_mismatches", f"unknown class {name!r}; known: {', '.join(CLASS_NAMES)}"
+                )
+            as_int(count, f"class_mismatches.{name}", minimum=0)
+        mismatches = {n: self.class_mismatches.get(n, 0) for n in CLASS_NAMES}
+        if sum(mismatches.values()) != self.matched - self.class_agreed:
+            raise ContractError("class_mismatches", "must add up to matched - class_agreed")
+        object.__setattr__(self, "class_mismatches", mismatches)
+
+    @property
+    def agreement(self) -> float:
+        """Boxes both models found with the same class, over every box either found (1.0 on a
+        frame where neither found anything)."""
+        union = self.matched + self.champion_only + self.shadow_only
+        return 1.0 if union == 0 else self.class_agreed / union
+
+    def to_dict(self) -> dict[str, Any]:
+        """A flat row with the columns of ``SHADOW_COLUMNS`` (ts as an ISO string)."""
+        data = asdict(self)
+        mismatches = data.pop("class_mismatches")
+        data["ts"] = iso_utc(self.ts)
+        for name in CLASS_NAMES:
+            data[f"class_mismatch_{name}"] = int(mismatches[name])
+        return {col: data[col] for col in SHADOW_COLUMNS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShadowRow:
+        missing = [c for c in SHADOW_COLUMNS if c not in data and c != "schema_version"]
+        if missing:
+            raise ContractError(missing[0], f"is required (missing columns: {', '.join(missing)})")
+        version = check_schema_version(
+            {"schema_version": data.get("schema_version", SHADOW_SCHEMA_VERSION)},
+            SHADOW_SCHEMA_VERSION,
+            "shadow row",
+        )
+        mismatches = {
+            name: as_int(data[f"class_mismatch_{name}"], f"class_mismatch_{name}", minimum=0)
+            for name in CLASS_NAMES
+        }
+        kwargs = {k: data[k] for k in SHADOW_COLUMNS if k not in CLASS_MISMATCH_COLUMNS}
+        kwargs["schema_version"] = version
+        return cls(class_mismatches=mismatches, **kwargs)

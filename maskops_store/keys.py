@@ -35,6 +35,13 @@ def check_list_prefix(prefix: str) -> str:
     return prefix
 
 
+def check_folder_prefix(prefix: str) -> str:
+    """Return a folder listing's prefix if it is empty or a key ending in ``/``."""
+    if prefix and not prefix.endswith("/"):
+        raise ValueError(f"a folder listing's prefix must be empty or end in '/', got {prefix!r}")
+    return check_list_prefix(prefix)
+
+
 def normalize_prefix(prefix: str | None) -> str:
     """A store's key prefix as ``"a/b/"`` (or ``""``): surrounding slashes dropped, then checked."""
     stripped = (prefix or "").strip("/")

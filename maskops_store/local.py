@@ -7,7 +7,7 @@ from pathlib import Path
 
 from maskops_store.atomic import TMP_SUFFIX, write_atomic
 from maskops_store.errors import ObjectNotFoundError, StoreError
-from maskops_store.keys import check_key, check_list_prefix, normalize_prefix
+from maskops_store.keys import check_folder_prefix, check_key, check_list_prefix, normalize_prefix
 
 
 class LocalStore:
@@ -48,6 +48,31 @@ class LocalStore:
             if len(keys) == limit:
                 break
         return keys
+
+    def list_folders(
+        self, prefix: str = "", *, start_after: str | None = None, limit: int = 1000
+    ) -> list[str]:
+        """The folders directly under ``prefix`` holding at least one key (as S3 lists them with
+        ``Delimiter='/'``), sorted, after ``start_after``, at most ``limit``."""
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        directory = self.base / check_folder_prefix(prefix) if prefix else self.base
+        try:
+            entries = sorted((e.name + "/", e) for e in os.scandir(directory) if e.is_dir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        folders: list[str] = []
+        for name, entry in entries:
+            folder = prefix + name
+            if start_after is not None and folder <= start_after:
+                continue
+            # an empty directory (or one holding only temp files) has no key: S3 would not list it
+            if next(self._walk_sorted(Path(entry.path), folder, folder, None), None) is None:
+                continue
+            folders.append(folder)
+            if len(folders) == limit:
+                break
+        return folders
 
     def _walk_sorted(self, directory: Path, rel: str, prefix: str, start_after: str | None):
         """Keys under ``directory`` (key prefix ``rel``) in key order, skipping whole folders that

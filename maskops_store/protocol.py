@@ -11,12 +11,20 @@ class ObjectStore(Protocol):
 
     ``list_keys`` returns keys starting with ``prefix`` in lexicographic order, strictly after
     ``start_after`` when given, at most ``limit`` of them: a caller pages by passing the last
-    key it saw. ``put_bytes`` is atomic: a reader sees the old object or the new one, never
+    key it saw. ``list_folders`` is the one-level (delimiter) listing, paged the same way by the
+    last folder seen. ``put_bytes`` is atomic: a reader sees the old object or the new one, never
     a partial write. Keys are relative to the store's own ``prefix`` setting, if any.
     """
 
     def list_keys(self, prefix: str = "", *, start_after: str | None = None, limit: int = 1000) -> list[str]:
         """Sorted keys under ``prefix`` after ``start_after``, at most ``limit``."""
+
+    def list_folders(
+        self, prefix: str = "", *, start_after: str | None = None, limit: int = 1000
+    ) -> list[str]:
+        """The folders directly under ``prefix`` (which is ``""`` or ends in ``/``): each distinct
+        ``prefix + name + "/"`` that some key starts with, sorted, after ``start_after``, at most
+        ``limit``. S3's ``Delimiter='/'`` listing; a folder with no key in it is not listed."""
 
     def get_bytes(self, key: str) -> bytes:
         """The object's bytes; ``ObjectNotFoundError`` when there is none."""

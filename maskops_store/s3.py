@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from maskops_store.errors import ObjectNotFoundError, StoreError
-from maskops_store.keys import check_key, check_list_prefix, normalize_prefix
+from maskops_store.keys import check_folder_prefix, check_key, check_list_prefix, normalize_prefix
 
 #: The error codes S3-compatible servers answer for "no such object": GetObject says NoSuchKey,
 #: HeadObject (no body) only its status, "404"; some servers (and botocore versions) NotFound.
@@ -17,6 +17,9 @@ MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 #: S3 lists at most this many keys per request; more takes continuation tokens.
 MAX_PAGE = 1000
+
+#: HTTP connections a store's client keeps open, for callers that make requests in parallel.
+MAX_POOL_CONNECTIONS = 32
 
 
 def error_code(err: BaseException) -> str | None:
@@ -113,6 +116,36 @@ class S3Store:
             raise self._error("listing", prefix, err) from err
         return keys[:limit]
 
+    def list_folders(
+        self, prefix: str = "", *, start_after: str | None = None, limit: int = 1000
+    ) -> list[str]:
+        """The folders directly under ``prefix`` (``Delimiter='/'``: S3's common prefixes), sorted,
+        after ``start_after``, at most ``limit``: one request per 1,000 folders."""
+        if limit < 1:
+            raise ValueError(f"limit must be >= 1, got {limit}")
+        check_folder_prefix(prefix)
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix, "Delimiter": "/"}
+        if start_after is not None:
+            # StartAfter compares keys: after "a/b/" S3 would roll "a/b/c" up into "a/b/" again, so
+            # start after the last key any folder "a/b/" can hold ("a/b0" sorts above all of them)
+            after = start_after[:-1] + "0" if start_after.endswith("/") else start_after
+            kwargs["StartAfter"] = self.prefix + after
+        folders: list[str] = []
+        try:
+            while len(folders) < limit:
+                page = self._client.list_objects_v2(**kwargs, MaxKeys=min(limit - len(folders), MAX_PAGE))
+                folders.extend(
+                    p["Prefix"][len(self.prefix) :]
+                    for p in page.get("CommonPrefixes", [])
+                    if start_after is None or p["Prefix"][len(self.prefix) :] > start_after
+                )
+                if not page.get("IsTruncated"):
+                    break
+                kwargs["ContinuationToken"] = page["NextContinuationToken"]
+        except _boto_errors() as err:
+            raise self._error("listing folders of", prefix, err) from err
+        return folders[:limit]
+
     def get_bytes(self, key: str) -> bytes:
         full = self._full(key)
         try:
@@ -166,7 +199,9 @@ def _make_client(
     import boto3
     from botocore.config import Config
 
-    options: dict[str, Any] = {}
+    # callers list and read in parallel (the ingest sensor: a listing per camera, 32 at a time);
+    # botocore's pool of 10 would drop and reopen connections above that
+    options: dict[str, Any] = {"max_pool_connections": MAX_POOL_CONNECTIONS}
     if connect_timeout_s is not None:
         options["connect_timeout"] = connect_timeout_s
     if read_timeout_s is not None:
@@ -176,4 +211,4 @@ def _make_client(
     session = boto3.session.Session(
         aws_access_key_id=access_key_id, aws_secret_access_key=secret_access_key, region_name=region
     )
-    return session.client("s3", endpoint_url=endpoint_url, config=Config(**options) if options else None)
+    return session.client("s3", endpoint_url=endpoint_url, config=Config(**options))

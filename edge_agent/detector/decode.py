@@ -48,9 +48,40 @@ def box_iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def nms(boxes: np.ndarray, confidences: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Greedy NMS; indices of kept boxes, highest confidence first."""
-    order = np.argsort(-confidences, kind="stable")
+#: Up to this many candidate boxes NMS computes all pairwise IoUs at once (a 256 x 256 float32
+#: matrix is 256 KiB); beyond it (low confidence thresholds, as in evaluation) it compares one
+#: box with the rest at a time, so memory stays linear. Both give the same boxes.
+PAIRWISE_NMS_MAX = 256
+
+
+def pairwise_iou(boxes: np.ndarray) -> np.ndarray:
+    """(M, M) IoUs of (M, 4) xyxy boxes; row i holds ``box_iou(boxes[i], boxes)`` exactly (the
+    same float operations in the same order)."""
+    x1 = np.maximum(boxes[:, None, 0], boxes[None, :, 0])
+    y1 = np.maximum(boxes[:, None, 1], boxes[None, :, 1])
+    x2 = np.minimum(boxes[:, None, 2], boxes[None, :, 2])
+    y2 = np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(areas[:, None] + areas[None, :] - inter, 1e-9)
+
+
+def _nms_pairwise(boxes: np.ndarray, order: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS over ``order`` with every IoU computed up front: one boolean OR a kept box."""
+    # "not <=" rather than ">": a NaN IoU suppresses, as in the one-at-a-time loop
+    overlaps = ~(pairwise_iou(boxes[order]) <= iou_threshold)
+    suppressed = np.zeros(order.size, dtype=bool)
+    keep: list[int] = []
+    for i in range(order.size):
+        if suppressed[i]:
+            continue
+        keep.append(i)
+        suppressed |= overlaps[i]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def _nms_sequential(boxes: np.ndarray, order: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS over ``order`` comparing one kept box with the rest at a time (linear memory)."""
     keep: list[int] = []
     while order.size:
         best = int(order[0])
@@ -62,6 +93,14 @@ def nms(boxes: np.ndarray, confidences: np.ndarray, iou_threshold: float) -> np.
     return np.asarray(keep, dtype=np.int64)
 
 
+def nms(boxes: np.ndarray, confidences: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS; indices of kept boxes, highest confidence first."""
+    order = np.argsort(-confidences, kind="stable")
+    if order.size <= PAIRWISE_NMS_MAX:
+        return _nms_pairwise(boxes, order, iou_threshold)
+    return _nms_sequential(boxes, order, iou_threshold)
+
+
 def class_aware_nms(
     boxes: np.ndarray, confidences: np.ndarray, class_ids: np.ndarray, iou_threshold: float
 ) -> np.ndarray:
@@ -70,8 +109,8 @@ def class_aware_nms(
     Uses the coordinate-offset trick: shifting each class's boxes far apart makes one NMS
     pass equal to one pass per class.
     """
-    if boxes.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
+    if boxes.shape[0] <= 1:  # nothing to suppress
+        return np.arange(boxes.shape[0], dtype=np.int64)
     span = float(boxes.max() - boxes.min()) + 1.0
     offset = span * class_ids.astype(np.float32)[:, None]
     return nms(boxes + offset, confidences, iou_threshold)
@@ -87,14 +126,16 @@ def decode_yolov8(
     """Boxes (input pixels, xyxy) and score vectors kept from a (1, 4 + nc, N) output."""
     if output.ndim != 3 or output.shape[0] != 1 or output.shape[1] < 5:
         raise ValueError(f"expected a YOLOv8 output of shape (1, 4 + nc, N), got {output.shape}")
-    preds = output[0].T  # (N, 4 + nc)
-    scores = preds[:, 4:]
-    conf = scores.max(axis=1)
-    mask = conf >= conf_threshold
-    if not mask.any():
-        nc = scores.shape[1]
+    # Threshold on the (nc, N) rows as the runtime lays them out (contiguous), and transpose only
+    # the few candidates that pass: a camera frame has a handful of 1,680-8,400 anchors.
+    head = output[0]
+    conf = head[4:].max(axis=0)
+    candidates = np.flatnonzero(conf >= conf_threshold)
+    if candidates.size == 0:
+        nc = head.shape[0] - 4
         return RawDetections(np.zeros((0, 4), np.float32), np.zeros((0, nc), np.float32))
-    preds, scores, conf = preds[mask], scores[mask], conf[mask]
+    preds = head[:, candidates].T  # (K, 4 + nc)
+    scores, conf = preds[:, 4:], conf[candidates]
     cx, cy, w, h = preds[:, 0], preds[:, 1], preds[:, 2], preds[:, 3]
     boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1).astype(np.float32)
     keep = class_aware_nms(boxes, conf, scores.argmax(axis=1), iou_threshold)[:max_detections]

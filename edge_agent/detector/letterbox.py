@@ -79,6 +79,15 @@ def fit_input_shape(frame_hw: tuple[int, int], imgsz: int, stride: int = DEFAULT
 
 def letterbox(image_bgr: np.ndarray, shape: int | tuple[int, int]) -> tuple[np.ndarray, LetterboxInfo]:
     """The letterboxed image of ``shape`` ((height, width), or an int for a square) and how it was made."""
+    boxed, info, _ = letterbox_scaled(image_bgr, shape)
+    return boxed, info
+
+
+def letterbox_scaled(
+    image_bgr: np.ndarray, shape: int | tuple[int, int]
+) -> tuple[np.ndarray, LetterboxInfo, np.ndarray]:
+    """``letterbox``, and the scaled image before padding (``image_bgr`` itself when not scaled),
+    which a caller may reuse (``Frame.thumbnail_from_scaled``); never modified afterwards."""
     height, width = image_bgr.shape[:2]
     if height < 1 or width < 1:
         raise ValueError(f"cannot letterbox an empty image of shape {image_bgr.shape}")
@@ -99,7 +108,8 @@ def letterbox(image_bgr: np.ndarray, shape: int | tuple[int, int]) -> tuple[np.n
         boxed = np.ascontiguousarray(resized)
     # The effective scale per axis can differ from ``scale`` by rounding; one factor is exact
     # enough (< half a pixel) and keeps the inverse simple.
-    return boxed, LetterboxInfo(scale=scale, pad_left=left, pad_top=top, width=width, height=height)
+    info = LetterboxInfo(scale=scale, pad_left=left, pad_top=top, width=width, height=height)
+    return boxed, info, resized
 
 
 def to_input_tensor(boxed_bgr: np.ndarray) -> np.ndarray:

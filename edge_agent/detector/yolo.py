@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from edge_agent.detector.decode import decode_yolov8, normalise_scores
-from edge_agent.detector.letterbox import DEFAULT_STRIDE, LetterboxInfo, fit_input_shape, letterbox
+from edge_agent.detector.letterbox import DEFAULT_STRIDE, LetterboxInfo, fit_input_shape, letterbox_scaled
 from edge_agent.detector.types import (
     DetectionResult,
     DetectorConfig,
@@ -65,14 +65,23 @@ def _metadata_stride(metadata: dict[str, str]) -> int:
 
 
 class PendingDetection:
-    """One frame whose forward pass was started; ``result`` waits, decodes and maps boxes back."""
+    """One frame whose forward pass was started; ``result`` waits, decodes and maps boxes back.
 
-    __slots__ = ("_detector", "_forward", "_info", "_prep_ms")
+    ``scaled``: the frame as the letterbox scaled it, before padding (the camera worker starts the
+    frame's thumbnail from it when that gives the same pixels: ``Frame.thumbnail_from_scaled``)."""
+
+    __slots__ = ("_detector", "_forward", "_info", "_prep_ms", "scaled")
 
     def __init__(
-        self, detector: YoloDetector, info: LetterboxInfo, forward: PendingForward, prep_ms: float
+        self,
+        detector: YoloDetector,
+        info: LetterboxInfo,
+        forward: PendingForward,
+        prep_ms: float,
+        scaled: np.ndarray | None = None,
     ) -> None:
         self._detector, self._info, self._forward, self._prep_ms = detector, info, forward, prep_ms
+        self.scaled = scaled
 
     def done(self) -> bool:
         """True when ``result`` would not wait for the forward pass."""
@@ -234,9 +243,9 @@ class YoloDetector:
 
     def _submit(self, image_bgr: np.ndarray) -> PendingDetection:
         start = time.perf_counter()
-        boxed, info = letterbox(image_bgr, self.input_shape_for(image_bgr.shape[:2]))
+        boxed, info, scaled = letterbox_scaled(image_bgr, self.input_shape_for(image_bgr.shape[:2]))
         prep_ms = (time.perf_counter() - start) * 1000.0
-        return PendingDetection(self, info, self._backend.submit(boxed), prep_ms)
+        return PendingDetection(self, info, self._backend.submit(boxed), prep_ms, scaled)
 
     def detect(self, image_bgr: np.ndarray) -> DetectionResult:
         return self.submit(image_bgr).result()

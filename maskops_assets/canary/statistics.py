@@ -9,7 +9,11 @@ Each signal is compared with a test, not a raw difference, and only with enough 
   drop of the means beyond ``confidence_drop``;
 - low-tail confidence (per-frame minimum, frames with detections): one-sided Mann-Whitney U and a
   drop of the 10th percentiles beyond ``low_tail_drop``;
-- detections per frame: two-sided Mann-Whitney U and a relative change beyond ``detections_change``;
+- detections per frame: one-sided Mann-Whitney U in the direction of the change, and a drop beyond
+  ``detections_drop`` or a rise beyond ``detections_rise``, each relative to
+  ``max(control mean, detections_floor)`` (a control that finds almost nothing cannot make any
+  detection an infinite change; a rise gets far more room, since finding what the champion misses
+  is the improvement a retraining is for);
 - class mix: chi-square on the per-class counts and a total variation distance beyond
   ``class_mix_shift``;
 - inference latency: canary p99 over ``latency_ratio`` times the control's;
@@ -219,12 +223,15 @@ def compare_detections(canary: pd.DataFrame, control: pd.DataFrame, t: CanaryThr
     if (skipped := _too_few("detections_per_frame", a, b, t.min_test_samples)) is not None:
         return skipped
     mean_a, mean_b = float(a.mean()), float(b.mean())
-    change = abs(mean_a - mean_b) / max(mean_b, 1e-9) if mean_b > 0 or mean_a > 0 else 0.0
-    p = _mann_whitney(a, b, "two-sided")
-    degraded = p < t.alpha and change > t.detections_change
+    reference = t.detections_reference(mean_b)
+    change = (mean_a - mean_b) / reference
+    fewer = change < 0
+    tolerance = t.detections_drop if fewer else t.detections_rise
+    p = _mann_whitney(a, b, "less" if fewer else "greater")
+    degraded = p < t.alpha and abs(change) > tolerance
     note = (
-        f"relative change {change:.3f} (tolerance {t.detections_change:.3f}), "
-        f"Mann-Whitney U two-sided p={p:.3g}"
+        f"{'drop' if fewer else 'rise'} {abs(change):.3f} of max(control mean, floor) = {reference:.3f} "
+        f"(tolerance {tolerance:.3f}), Mann-Whitney U one-sided p={p:.3g} (alpha {t.alpha})"
     )
     return Comparison("detections_per_frame", mean_a, mean_b, p, degraded, note)
 

@@ -22,8 +22,12 @@ class CanaryThresholds:
     canary must have run, healthy, before it is promoted. window_minutes: the most recent telemetry
     compared. min_test_samples: values per group for one test to count. alpha: significance of
     the tests. confidence_drop / low_tail_drop: absolute drops of mean / 10th-percentile minimum
-    confidence that count as degraded (with p < alpha). detections_change: relative change of
-    detections per frame. class_mix_shift: total variation distance of the class mix. latency_ratio:
+    confidence that count as degraded (with p < alpha). detections_drop / detections_rise: how far
+    the canary's detections per frame may fall below / rise above the control's, relative to
+    max(control mean, detections_floor) (the floor keeps a control that finds almost nothing, such as
+    an old model on a new domain, from turning any detection into an infinite change; a rise is
+    allowed far more room than a drop, since finding what the champion misses is what a retraining
+    is for). class_mix_shift: total variation distance of the class mix. latency_ratio:
     canary p99 over control p99. max_error_rate: canary frame errors per frame."""
 
     min_frames: int = 200
@@ -33,7 +37,9 @@ class CanaryThresholds:
     alpha: float = 0.05
     confidence_drop: float = 0.05
     low_tail_drop: float = 0.10
-    detections_change: float = 0.5
+    detections_drop: float = 0.5
+    detections_rise: float = 10.0
+    detections_floor: float = 1.0
     class_mix_shift: float = 0.2
     latency_ratio: float = 2.0
     max_error_rate: float = 0.05
@@ -46,10 +52,19 @@ class CanaryThresholds:
         "alpha": "MASKOPS_CANARY_ALPHA",
         "confidence_drop": "MASKOPS_CANARY_CONFIDENCE_DROP",
         "low_tail_drop": "MASKOPS_CANARY_LOW_TAIL_DROP",
-        "detections_change": "MASKOPS_CANARY_DETECTIONS_CHANGE",
+        "detections_drop": "MASKOPS_CANARY_DETECTIONS_DROP",
+        "detections_rise": "MASKOPS_CANARY_DETECTIONS_RISE",
+        "detections_floor": "MASKOPS_CANARY_DETECTIONS_FLOOR",
         "class_mix_shift": "MASKOPS_CANARY_CLASS_MIX_SHIFT",
         "latency_ratio": "MASKOPS_CANARY_LATENCY_RATIO",
         "max_error_rate": "MASKOPS_CANARY_MAX_ERROR_RATE",
+    }
+    #: variables that no longer exist -> what replaced them (setting one is an error, not a no-op)
+    RETIRED_ENV: ClassVar[dict[str, str]] = {
+        "MASKOPS_CANARY_DETECTIONS_CHANGE": (
+            "MASKOPS_CANARY_DETECTIONS_DROP and MASKOPS_CANARY_DETECTIONS_RISE "
+            "(relative to max(control mean, MASKOPS_CANARY_DETECTIONS_FLOOR))"
+        ),
     }
 
     def __post_init__(self) -> None:
@@ -62,6 +77,11 @@ class CanaryThresholds:
         if not 0 < self.alpha < 1:
             raise ThresholdError(
                 f"canary setting alpha ({self.ENV['alpha']}) must be in (0, 1), got {self.alpha}"
+            )
+        if self.detections_floor <= 0:
+            raise ThresholdError(
+                f"canary setting detections_floor ({self.ENV['detections_floor']}) must be > 0, "
+                f"got {self.detections_floor}"
             )
         if self.min_frames < 1 or self.min_test_samples < 1:
             raise ThresholdError("canary settings min_frames and min_test_samples must be at least 1")
@@ -77,6 +97,9 @@ class CanaryThresholds:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryThresholds:
         environ = os.environ if environ is None else environ
+        for retired, replacement in cls.RETIRED_ENV.items():
+            if environ.get(retired):
+                raise ThresholdError(f"${retired} is no longer read: use {replacement}")
         values: dict[str, float | int] = {}
         for f in fields(cls):
             raw = environ.get(cls.ENV[f.name])
@@ -91,6 +114,10 @@ class CanaryThresholds:
                     f"${cls.ENV[f.name]} (canary {f.name}) must be {what}, got {raw!r}"
                 ) from None
         return cls(**values)
+
+    def detections_reference(self, control_mean: float) -> float:
+        """What a change of detections per frame is measured against: the control's mean, floored."""
+        return max(control_mean, self.detections_floor)
 
     def to_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,13 +1,12 @@
 """Ingest: a sensor turns newly uploaded sample records into partitions of ``collected_frames``."""
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
-import json
-
 import dagster as dg
 
 from maskops_assets.constants import OWNER
 from maskops_assets.ingest import (
     CollectedBatch,
+    IngestCursor,
     batch_listing_key,
     collect_batch,
     find_new_samples,
@@ -81,6 +80,12 @@ ingest_job = dg.define_asset_job(
 # Keys per listing call, and records per batch (a bigger backlog becomes several batches, one per tick).
 PAGE_SIZE = 1000
 MAX_RECORDS_PER_BATCH = 1000
+# Each camera is listed from its newest day in the cursor less this many days (late uploads)...
+LOOKBACK_DAYS = 1
+# ...and this many cameras a tick are listed in full, round-robin (uploads later than that).
+SWEEP_CAMERAS = 2
+# Camera listings (and ledger reads) in flight at once: on S3 each is a round trip.
+LIST_WORKERS = 32
 
 
 @dg.sensor(
@@ -88,8 +93,9 @@ MAX_RECORDS_PER_BATCH = 1000
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Lists new sample records in the object store (paged, with a cursor of records seen per "
-        "camera and day), writes each batch's listing to ingest/batches/<batch_id>.json and adds it "
+        "Lists new sample records in the object store: the camera folders, then each camera from its "
+        "recent days on (StartAfter, paged; a cursor of records seen per camera and day), writes "
+        "each batch's listing to ingest/batches/<batch_id>.json and adds it "
         "as a partition of collected_frames."
     ),
 )
@@ -97,19 +103,28 @@ def new_samples_sensor(
     context: dg.SensorEvaluationContext, object_store: ObjectStoreResource
 ) -> dg.SensorResult:
     store = object_store.open()
-    cursor: dict[str, int] = json.loads(context.cursor) if context.cursor else {}
+    cursor, migrated = IngestCursor.parse(context.cursor)
+    if migrated:
+        context.log.info(
+            f"ingest cursor: read a version-1 cursor ({len(cursor.folders)} folders) and will store it "
+            "as version 2 (recent folders per camera and the straggler sweep's position)"
+        )
     found = find_new_samples(
         store,
         cursor,
         page_size=PAGE_SIZE,
         max_records=MAX_RECORDS_PER_BATCH,
+        lookback_days=LOOKBACK_DAYS,
+        sweep_cameras=SWEEP_CAMERAS,
+        workers=LIST_WORKERS,
     )
     context.log.info(
-        f"listed {found.keys_listed} sample keys in {store.describe()}; "
-        f"{found.folders_read} folder(s) changed; {len(found.record_keys)} new record(s)"
+        f"listed {found.keys_listed} sample keys of {found.cameras} camera(s) in {store.describe()} "
+        f"({found.cameras_swept} swept in full); {found.folders_read} folder(s) changed; "
+        f"{len(found.record_keys)} new record(s)"
     )
     if not found.record_keys:
-        return dg.SensorResult(skip_reason="no new sample records", cursor=json.dumps(found.cursor))
+        return dg.SensorResult(skip_reason="no new sample records", cursor=found.cursor.to_json())
     batch = make_batch(found.record_keys)
     listing = write_batch(store, batch)
     record_batched(store, batch)
@@ -117,5 +132,5 @@ def new_samples_sensor(
     return dg.SensorResult(
         run_requests=[dg.RunRequest(partition_key=batch.batch_id, run_key=batch_listing_key(batch.batch_id))],
         dynamic_partitions_requests=[ingest_batches.build_add_request([batch.batch_id])],
-        cursor=json.dumps(found.cursor, sort_keys=True),
+        cursor=found.cursor.to_json(),
     )

@@ -1,14 +1,9 @@
-"""Find sample records not yet ingested, group them into batches, and read a batch back.
+"""Group new sample records into batches, remember them as batched, and read a batch back.
 
-Sample ids are content hashes, so a new sample can sort anywhere inside its
-``samples/<camera>/<date>/`` folder: a single "last key seen" cursor would miss it. Instead the
-caller keeps a tiny cursor (complete records seen per camera/day folder) and the store keeps a
-ledger per folder of the records already batched (``ingest/seen/<camera>/<date>.json``). A tick
-lists the sample keys page by page, and reads the ledger only of folders whose count changed.
-
-A record counts once both its ``.json`` and its ``.jpg`` are in the store (an upload may be half
-done). A batch id is derived from its keys, so repeating a tick that crashed after writing the
-listing yields the same batch again rather than a duplicate.
+The store keeps a ledger per ``<camera>/<day>`` folder of the records already batched
+(``ingest/seen/<camera>/<date>.json``); ``maskops_assets.ingest.discovery`` finds what is new. A
+batch id is derived from its keys, so repeating a tick that crashed after writing the listing
+yields the same batch again rather than a duplicate.
 """
 
 from __future__ import annotations
@@ -22,7 +17,6 @@ from datetime import UTC, datetime
 
 from maskops_assets.store import ObjectNotFoundError, ObjectStore
 from maskops_contracts import ContractError, SampleRecord, parse_sample_key
-from maskops_contracts.keys import SAMPLES_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -55,57 +49,7 @@ class IngestBatch:
         )
 
 
-@dataclass(frozen=True)
-class NewSamples:
-    """What one scan found: record keys not yet batched, and the cursor to keep once they are."""
-
-    record_keys: list[str]
-    cursor: dict[str, int]
-    folders_read: int
-    keys_listed: int
-
-
-def find_new_samples(
-    store: ObjectStore, cursor: dict[str, int], *, page_size: int = 1000, max_records: int = 1000
-) -> NewSamples:
-    """Record keys (``.json``) complete in the store but in no batch yet, at most ``max_records``.
-
-    ``cursor`` maps ``<camera>/<date>`` to the complete records already batched there; the returned
-    cursor is what to keep after ``record_batched`` has stored these keys in the ledger.
-    """
-    folders: dict[str, dict[str, set[str]]] = {}
-    listed = 0
-    start_after: str | None = None
-    while page := store.list_keys(SAMPLES_PREFIX, start_after=start_after, limit=page_size):
-        listed += len(page)
-        start_after = page[-1]
-        for key in page:
-            try:
-                camera_id, day, sample_id, ext = parse_sample_key(key)
-            except ContractError:
-                continue  # not a sample file (a stray upload); sample keys are the contract
-            exts = folders.setdefault(f"{camera_id}/{day}", {}).setdefault(sample_id, set())
-            exts.add(ext)
-
-    new_keys: list[str] = []
-    next_cursor = dict(cursor)
-    folders_read = 0
-    for folder in sorted(folders):
-        complete = sorted(sid for sid, exts in folders[folder].items() if exts == {"jpg", "json"})
-        if cursor.get(folder) == len(complete):
-            continue
-        folders_read += 1
-        batched = _read_ledger(store, folder)
-        fresh = [sid for sid in complete if sid not in batched]
-        room = max_records - len(new_keys)
-        new_keys.extend(f"{SAMPLES_PREFIX}{folder}/{sid}.json" for sid in fresh[:room])
-        next_cursor[folder] = len(batched) + min(len(fresh), room)
-        if len(new_keys) >= max_records:
-            break
-    return NewSamples(record_keys=new_keys, cursor=next_cursor, folders_read=folders_read, keys_listed=listed)
-
-
-def _read_ledger(store: ObjectStore, folder: str) -> set[str]:
+def read_ledger(store: ObjectStore, folder: str) -> set[str]:
     try:
         return set(json.loads(store.get_bytes(_ledger_key(folder)))["sample_ids"])
     except ObjectNotFoundError:
@@ -141,7 +85,7 @@ def record_batched(store: ObjectStore, batch: IngestBatch) -> None:
         camera_id, day, sample_id, _ = parse_sample_key(key)
         by_folder.setdefault(f"{camera_id}/{day}", set()).add(sample_id)
     for folder, sample_ids in by_folder.items():
-        merged = sorted(_read_ledger(store, folder) | sample_ids)
+        merged = sorted(read_ledger(store, folder) | sample_ids)
         store.put_bytes(_ledger_key(folder), json.dumps({"sample_ids": merged}).encode(), "application/json")
 
 

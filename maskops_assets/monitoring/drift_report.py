@@ -3,8 +3,8 @@
 ``run_drift_report`` is everything the ``drift_report`` asset does, without Dagster:
 
 1. find the live champion and its dataset version (``champion.py``);
-2. read the recent telemetry window (``telemetry_window.py``) and sample it to at most
-   ``max_rows``, stratified by camera (``sampling.py``);
+2. sample the recent telemetry window to at most ``max_rows``, stratified by camera, reading at
+   most ``max_files`` of its files (``window_sample.py``);
 3. load the reference of (dataset version, champion), building it once (``reference.py``);
 4. test every feature of the window against it with Evidently (one report with HTML), and each
    camera with enough rows on its own (``drift.py``);
@@ -30,8 +30,7 @@ from maskops_assets.monitoring.drift_summary import DRIFT_PREFIX, DriftSummary, 
 from maskops_assets.monitoring.features import comparable_features, feature_table
 from maskops_assets.monitoring.plots import drift_picture
 from maskops_assets.monitoring.reference import Reference, ReferenceSource, load_or_build_reference
-from maskops_assets.monitoring.sampling import sample_per_camera
-from maskops_assets.monitoring.telemetry_window import read_window
+from maskops_assets.monitoring.window_sample import sample_window
 from maskops_store import ObjectStore
 
 if TYPE_CHECKING:
@@ -56,13 +55,14 @@ class DriftSettings:
     min_rows: int = 100
     min_rows_per_camera: int = 100
     max_rows: int = 10_000
+    max_files: int = 512
     reference_max_images: int = 1000
     test: DriftTest = field(default_factory=DriftTest)
 
     def __post_init__(self) -> None:
         if self.window_hours <= 0:
             raise ValueError(f"window_hours must be above 0, got {self.window_hours}")
-        for name in ("min_rows", "min_rows_per_camera", "max_rows", "reference_max_images"):
+        for name in ("min_rows", "min_rows_per_camera", "max_rows", "max_files", "reference_max_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_rows < self.min_rows:
@@ -124,11 +124,12 @@ def run_drift_report(
         return outcome
 
     started = time.perf_counter()
-    window = read_window(store, since, until)
+    window = sample_window(store, since, until, settings.max_rows, max_files=settings.max_files)
     outcome.timings["read"] = time.perf_counter() - started
-    outcome.window_rows, outcome.unreadable = len(window.rows), window.unreadable
+    outcome.window_rows, outcome.unreadable = window.estimated_window_rows, window.unreadable
     say(
-        f"drift report: {len(window.rows)} telemetry rows from {window.files_read} files in "
+        f"drift report: {len(window.rows)} telemetry rows sampled from {window.files_read} of "
+        f"{window.files_listed} files (about {window.estimated_window_rows} rows in the window) in "
         f"[{_iso(since)}, {_iso(until)}) ({outcome.timings['read']:.1f} s)"
     )
     if len(window.rows) < settings.min_rows:
@@ -150,7 +151,7 @@ def run_drift_report(
     outcome.timings["reference"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    sample = sample_per_camera(window.rows, settings.max_rows)
+    sample = window.rows
     reference_table = feature_table(reference.rows, None)
     current = feature_table(sample, champion.model_version)
     features, outcome.left_out = comparable_features(reference_table, current)

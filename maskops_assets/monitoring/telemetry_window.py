@@ -39,19 +39,17 @@ class TelemetryWindow:
         return sorted(self.rows["camera_id"].unique()) if len(self.rows) else []
 
 
-def list_cameras(store: ObjectStore, page_size: int = 1000) -> list[str]:
-    """Every camera id with a telemetry folder."""
-    cameras: set[str] = set()
+def list_cameras(store: ObjectStore, page_size: int = 1000, prefix: str = TELEMETRY_PREFIX) -> list[str]:
+    """Every camera id with a folder under ``prefix`` (one delimiter listing: a request per 1,000
+    cameras)."""
+    cameras: list[str] = []
     after: str | None = None
-    while True:
-        keys = store.list_keys(TELEMETRY_PREFIX, start_after=after, limit=page_size)
-        if not keys:
-            return sorted(cameras)
-        for key in keys:
-            cameras.add(key[len(TELEMETRY_PREFIX) :].split("/", 1)[0])
-        # jump past the rest of this camera's keys: the next listing starts at the next camera
-        last_camera = keys[-1][len(TELEMETRY_PREFIX) :].split("/", 1)[0]
-        after = f"{TELEMETRY_PREFIX}{last_camera}/\uffff"
+    while page := store.list_folders(prefix, start_after=after, limit=page_size):
+        cameras.extend(folder[len(prefix) : -1] for folder in page)
+        if len(page) < page_size:
+            break
+        after = page[-1]
+    return cameras
 
 
 def _days(since: datetime, until: datetime) -> list[date]:
@@ -60,18 +58,65 @@ def _days(since: datetime, until: datetime) -> list[date]:
 
 
 def telemetry_keys(
-    store: ObjectStore, since: datetime, until: datetime, cameras: Iterable[str] | None = None
+    store: ObjectStore,
+    since: datetime,
+    until: datetime,
+    cameras: Iterable[str] | None = None,
+    prefix: str = TELEMETRY_PREFIX,
 ) -> list[str]:
-    """The parquet keys in the day folders that ``[since, until]`` touches, for ``cameras`` (all)."""
+    """The parquet keys in the ``<prefix><camera>/<day>/`` folders that ``[since, until]`` touches,
+    for ``cameras`` (all)."""
     keys: list[str] = []
-    for camera in sorted(cameras) if cameras is not None else list_cameras(store):
+    for camera in sorted(cameras) if cameras is not None else list_cameras(store, prefix=prefix):
         for day in _days(since, until):
-            prefix = f"{TELEMETRY_PREFIX}{camera}/{day.isoformat()}/"
+            folder = f"{prefix}{camera}/{day.isoformat()}/"
             after: str | None = None
-            while page := store.list_keys(prefix, start_after=after, limit=1000):
+            while page := store.list_keys(folder, start_after=after, limit=1000):
                 keys.extend(k for k in page if k.endswith(".parquet"))
                 after = page[-1]
     return keys
+
+
+@dataclass
+class PartitionedRows:
+    """The rows of one camera/day-partitioned parquet family in a window, and what was skipped."""
+
+    rows: pd.DataFrame
+    files_read: int
+    unreadable: list[str]
+
+
+def read_partitioned_rows(
+    store: ObjectStore,
+    prefix: str,
+    columns: tuple[str, ...],
+    since: datetime,
+    until: datetime,
+    cameras: Iterable[str] | None = None,
+) -> PartitionedRows:
+    """Rows with ``since <= ts < until`` of the parquet files under ``<prefix><camera>/<day>/``
+    (``columns``; a column a file predates is None). A file that cannot be read is named and skipped."""
+    tables: list[pa.Table] = []
+    unreadable: list[str] = []
+    keys = telemetry_keys(store, since, until, cameras, prefix=prefix)
+    for key in keys:
+        try:
+            table = pq.read_table(io.BytesIO(store.get_bytes(key)))
+        except Exception as err:  # a truncated or foreign file: name it, keep going
+            unreadable.append(f"{key}: {err}")
+            continue
+        tables.append(table.select([c for c in columns if c in table.column_names]))
+    if tables:
+        frame = pa.concat_tables(tables, promote_options="default").to_pandas()
+    else:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    for column in columns:  # rows written before an optional column existed
+        if column not in frame.columns:
+            frame[column] = None
+    if len(frame):
+        ts = pd.to_datetime(frame["ts"], utc=True)
+        frame = frame[(ts >= pd.Timestamp(since)) & (ts < pd.Timestamp(until))].reset_index(drop=True)
+    return PartitionedRows(frame[list(columns)], len(keys) - len(unreadable), unreadable)
 
 
 def read_window(
@@ -82,30 +127,11 @@ def read_window(
 ) -> TelemetryWindow:
     """Telemetry rows with ``since <= ts < until`` (``until`` defaults to now), for ``cameras``."""
     until = until or datetime.now(UTC)
-    tables: list[pa.Table] = []
-    unreadable: list[str] = []
-    keys = telemetry_keys(store, since, until, cameras)
-    for key in keys:
-        try:
-            table = pq.read_table(io.BytesIO(store.get_bytes(key)))
-        except Exception as err:  # a truncated or foreign file: name it, keep going
-            unreadable.append(f"{key}: {err}")
-            continue
-        tables.append(table.select([c for c in TELEMETRY_COLUMNS if c in table.column_names]))
-    if tables:
-        frame = pa.concat_tables(tables, promote_options="default").to_pandas()
-    else:
-        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in TELEMETRY_COLUMNS})
-    for column in TELEMETRY_COLUMNS:  # rows written before an optional column existed
-        if column not in frame.columns:
-            frame[column] = None
-    if len(frame):
-        ts = pd.to_datetime(frame["ts"], utc=True)
-        frame = frame[(ts >= pd.Timestamp(since)) & (ts < pd.Timestamp(until))].reset_index(drop=True)
+    found = read_partitioned_rows(store, TELEMETRY_PREFIX, TELEMETRY_COLUMNS, since, until, cameras)
     return TelemetryWindow(
-        rows=frame[list(TELEMETRY_COLUMNS)],
+        rows=found.rows,
         since=since,
         until=until,
-        files_read=len(keys) - len(unreadable),
-        unreadable=unreadable,
+        files_read=found.files_read,
+        unreadable=found.unreadable,
     )

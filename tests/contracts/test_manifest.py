@@ -3,7 +3,12 @@ import json
 import pytest
 
 from maskops_contracts import CanaryModel, ContractError, ModelRef, ModelVariant, ReleaseManifest
-from maskops_contracts.manifest import MANIFEST_SCHEMA_VERSION, canary_bucket
+from maskops_contracts.manifest import (
+    DEFAULT_SHADOW_FRAME_SHARE,
+    MANIFEST_SCHEMA_VERSION,
+    ShadowModel,
+    canary_bucket,
+)
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64
@@ -295,3 +300,82 @@ def test_a_new_agent_reads_an_old_manifest_as_fp32_without_int8():
         assert ref is not None
         assert ref.variant("int8", "openvino") is None
         assert ref.measured_precisions("openvino") == ("fp32",)
+
+
+# ---------------------------------------------------------------- shadow mode
+def with_shadow(**shadow):
+    m = manifest(cameras=("cam-a",))
+    return ReleaseManifest(
+        release_id=m.release_id,
+        champion=m.champion,
+        canary=m.canary,
+        previous_release_id=m.previous_release_id,
+        shadow=ShadowModel("v3", "models/v3/model.onnx", "c" * 64, **shadow),
+    )
+
+
+def test_a_shadow_names_cameras_by_list_or_percentage_with_a_frame_share():
+    m = with_shadow(cameras=("cam-b",))
+    assert m.shadow is not None and m.shadow.frame_share == DEFAULT_SHADOW_FRAME_SHARE == 0.10
+    assert m.shadow_for("cam-b") is m.shadow and m.shadow_for("cam-a") is None
+    assert m.model_for("cam-b").model_version == "v1"  # a shadow never changes what a camera runs
+    everyone = with_shadow(percentage=100.0, frame_share=0.5)
+    assert everyone.shadow_for("anything") is not None and everyone.shadow.frame_share == 0.5
+    by_bucket = with_shadow(percentage=30.0)
+    for cam in ("a", "b", "c", "d", "e", "f"):
+        assert (by_bucket.shadow_for(cam) is not None) == (canary_bucket(cam) < 30.0)
+    parsed = ReleaseManifest.from_json(m.to_json())
+    assert parsed == m and isinstance(parsed.shadow, ShadowModel)
+    assert not isinstance(parsed.shadow, CanaryModel)
+
+
+@pytest.mark.parametrize(
+    ("shadow", "field"),
+    [
+        ({"cameras": [], "percentage": None}, "shadow.cameras"),
+        ({"cameras": ["cam-a"], "frame_share": 0}, "shadow.frame_share"),
+        ({"cameras": ["cam-a"], "frame_share": 1.5}, "shadow.frame_share"),
+        ({"cameras": "cam-a"}, "shadow.cameras"),
+        ({"percentage": 101}, "shadow.percentage"),
+    ],
+)
+def test_an_invalid_shadow_names_the_field(shadow, field):
+    data = with_shadow(cameras=("cam-a",)).to_dict()
+    data["shadow"] = {**data["shadow"], **shadow}
+    with pytest.raises(ContractError) as err:
+        ReleaseManifest.from_dict(data, source="releases/manifest.json")
+    assert err.value.field == field
+    assert err.value.source == "releases/manifest.json"
+
+
+def test_a_new_agent_reads_an_old_manifest_without_a_shadow():
+    m = ReleaseManifest.from_dict(OLD_MANIFEST)
+    assert m.shadow is None
+    assert m.shadow_for("cam-a") is None and m.shadow_for("cam-b") is None
+
+
+def test_an_old_agent_reads_a_manifest_with_a_shadow_and_runs_what_it_ran():
+    """An agent from before shadow mode takes the keys it knows by name: every old key keeps its
+    name and meaning (``shadow`` is one more top-level key, the schema version stays 1), so it
+    parses to the release it would have read without the shadow. Shown on this parser with the
+    keys only a later reader would know, added at every level of the shadow."""
+    m = with_shadow(cameras=("cam-b",), frame_share=0.2)
+    data = m.to_dict()
+    assert data["schema_version"] == 1
+    before = {k: v for k, v in data.items() if k != "shadow"}
+    without = ReleaseManifest(
+        release_id=m.release_id,
+        champion=m.champion,
+        canary=m.canary,
+        created_at=m.created_at,
+        previous_release_id=m.previous_release_id,
+    )
+    assert before == {k: v for k, v in without.to_dict().items() if k != "shadow"}
+    assert ReleaseManifest.from_dict(before) == without  # what an old reader sees of it
+    for camera in ("cam-a", "cam-b", "cam-c"):
+        assert m.model_for(camera) == without.model_for(camera)
+    data["shadow"]["from_the_future"] = {"x": 1}
+    data["from_the_future"] = 1
+    assert ReleaseManifest.from_dict(data) == m
+    assert json.loads(m.to_json())["shadow"]["frame_share"] == 0.2
+    assert without.to_dict()["shadow"] is None

@@ -47,6 +47,15 @@ def test_environment_parses_with_the_platforms_readers(tmp_path: Path, scale: st
     thresholds = CanaryThresholds.from_env(env)
     assert thresholds.min_frames == settings.canary_min_frames
     assert thresholds.soak_minutes == settings.canary_soak_minutes
+    if scale == "demo":  # the platform's floored detections rule, not a tolerance that turns it off
+        defaults = CanaryThresholds()
+        assert (thresholds.detections_drop, thresholds.detections_rise, thresholds.detections_floor) == (
+            defaults.detections_drop,
+            defaults.detections_rise,
+            defaults.detections_floor,
+        )
+    else:  # the CI scale accepts any change of detections a tiny model makes
+        assert thresholds.detections_drop >= 1.0 and thresholds.detections_rise >= 1000
     assert ReleasePolicy.resolve(environ=env).policy == "auto"
     assert env["DAGSTER_HOME"] == str(settings.dagster_home)
 

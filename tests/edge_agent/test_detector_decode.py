@@ -65,3 +65,36 @@ def test_normalised_scores_sum_to_one():
     probs = normalise_scores(np.array([[0.6, 0.3, 0.1], [0.2, 0.2, 0.0]], np.float32))
     np.testing.assert_allclose(probs.sum(axis=1), [1.0, 1.0], rtol=1e-6)
     np.testing.assert_allclose(probs[1], [0.5, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("iou_threshold", [0.3, 0.45, 0.7, 1.0])
+def test_pairwise_and_sequential_nms_keep_the_same_boxes(seed, iou_threshold):
+    # Clustered boxes (many overlaps), tied confidences, a degenerate box and a NaN one: the
+    # all-pairs path NMS takes for few candidates keeps exactly what the one-at-a-time path keeps.
+    from edge_agent.detector.decode import _nms_pairwise, _nms_sequential
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    centres = rng.integers(0, 4, (n, 2)) * 40 + rng.random((n, 2)) * 12
+    sizes = 10 + rng.random((n, 2)) * 30
+    boxes = np.concatenate([centres - sizes / 2, centres + sizes / 2], axis=1).astype(np.float32)
+    boxes[3] = boxes[3, [0, 1, 0, 1]]  # zero area
+    boxes[7, 2] = np.nan
+    confidences = np.round(rng.random(n), 1).astype(np.float32)  # many ties
+    order = np.argsort(-confidences, kind="stable")
+    pairwise = _nms_pairwise(boxes, order, iou_threshold)
+    sequential = _nms_sequential(boxes, order, iou_threshold)
+    assert pairwise.dtype == np.int64
+    np.testing.assert_array_equal(pairwise, sequential)
+
+
+def test_nms_beyond_the_pairwise_limit_takes_the_sequential_path():
+    from edge_agent.detector.decode import PAIRWISE_NMS_MAX
+
+    n = PAIRWISE_NMS_MAX + 5  # disjoint boxes on a line: none suppresses another
+    xs = np.arange(n, dtype=np.float32) * 20
+    boxes = np.stack([xs, np.zeros(n), xs + 10, np.full(n, 10)], axis=1).astype(np.float32)
+    confidences = np.linspace(0.1, 0.9, n).astype(np.float32)
+    kept = nms(boxes, confidences, 0.5)
+    np.testing.assert_array_equal(kept, np.arange(n)[::-1])

@@ -96,7 +96,7 @@ def register(registry: ModelRegistry, tmp_path: Path, model_version: str) -> Non
 @pytest.fixture
 def watch(tmp_path: Path, dagster_instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch):
     """m-v1 champion (rel-1), m-v2 canary on two cameras (rel-2) released ``canary_age`` ago."""
-    for name in CanaryThresholds.ENV.values():
+    for name in (*CanaryThresholds.ENV.values(), *CanaryThresholds.RETIRED_ENV):
         monkeypatch.delenv(name, raising=False)
     resources = {
         "object_store": ObjectStoreResource(kind="local", root=str(tmp_path / "store")),
@@ -268,6 +268,83 @@ def test_latency_and_the_split_by_the_manifest(watch):
     assert latency.signal == "latency_p99_ms" and latency.canary / latency.control > 2.0
 
 
+def counted(n: int, detections: list[int]) -> list[dict]:
+    """``frames(n)`` with the detections per frame cycling through ``detections`` (class counts and
+    confidences follow: a frame with no detection has confidence 0, as the agent writes it)."""
+    out = []
+    for i, v in enumerate(frames(n)):
+        k = detections[i % len(detections)]
+        out.append(
+            {
+                **v,
+                "num_detections": k,
+                "class_counts": {"with_mask": k},
+                "mean_confidence": v["mean_confidence"] if k else 0.0,
+                "min_confidence": v["min_confidence"] if k else 0.0,
+            }
+        )
+    return out
+
+
+def detections_verdict(watch, canary: list[int], control: list[int]):
+    """Judge the canary with every canary frame cycling ``canary`` detections, every control frame
+    ``control``: (the verdict, its detections-per-frame comparison)."""
+    manifest = watch["release"](timedelta(minutes=20))
+    end = datetime.now(UTC) - timedelta(seconds=5)
+    for camera in CONTROL_CAMERAS:
+        write_telemetry(watch["store"], camera, "m-v1", counted(FRAMES_PER_CAMERA, control), end)
+    for camera in CANARY_CAMERAS:
+        write_telemetry(watch["store"], camera, "m-v2", counted(FRAMES_PER_CAMERA, canary), end)
+    since = end - timedelta(hours=1)
+    rows = read_window(watch["store"], since, end + timedelta(seconds=10)).rows
+    # the class mix is another rule (a control with another mix of classes is its own question);
+    # the canary is 20 minutes old, past a 10-minute soak
+    thresholds = CanaryThresholds(class_mix_shift=1.0, soak_minutes=10)
+    verdict = judge(manifest, rows, since=since, until=end, thresholds=thresholds)
+    (detections,) = [c for c in verdict.comparisons if c.signal == "detections_per_frame"]
+    return verdict, detections
+
+
+def test_a_canary_finding_faces_the_champion_misses_is_not_degraded(watch):
+    """The demo's case: the control (the old model on a new domain) finds a face in one frame of
+    ten, the canary 2 to 4 per frame. Relative to the control's mean that is a 30-fold change; it is
+    measured against max(control mean, 1 detection/frame), a rise of 2.9, under the rise tolerance 10."""
+    verdict, detections = detections_verdict(watch, canary=[2, 3, 4], control=[1] + [0] * 9)
+    assert detections.control == pytest.approx(0.1) and detections.canary == pytest.approx(3.0)
+    assert detections.p_value < 1e-6  # a real difference, and not a fault
+    assert not detections.degraded and "rise 2.900" in detections.note
+    assert verdict.status == HEALTHY, verdict.summary
+
+
+def test_a_canary_finding_fewer_faces_is_degraded(watch):
+    """Control 3 detections per frame, canary 1: a drop of 2/3 of the control's mean, over 0.5."""
+    verdict, detections = detections_verdict(watch, canary=[1], control=[2, 3, 4])
+    assert detections.degraded and "drop 0.667" in detections.note
+    assert verdict.status == DEGRADED and "detections_per_frame" in verdict.summary
+
+
+def test_a_runaway_rise_of_detections_is_degraded(watch):
+    """A canary that fires everywhere (12 boxes a frame against 0.1): a rise of 11.9 > 10."""
+    verdict, detections = detections_verdict(watch, canary=[12], control=[1] + [0] * 9)
+    assert detections.degraded and "rise 11.900" in detections.note
+    assert verdict.status == DEGRADED
+
+
+def test_a_drop_on_a_control_that_finds_almost_nothing_is_measured_against_the_floor(watch):
+    """Control 0.3 detections per frame, canary 0: all of the control's mean, but 0.3 of the floor
+    (1 detection/frame), under the drop tolerance 0.5; with the floor at 0.3 it degrades."""
+    _, detections = detections_verdict(watch, canary=[0], control=[1, 0, 0])
+    assert detections.control == pytest.approx(1 / 3)
+    assert not detections.degraded and "drop 0.333" in detections.note
+    manifest = watch["ledger"].current()
+    end = datetime.now(UTC)
+    rows = read_window(watch["store"], end - timedelta(hours=1), end).rows
+    strict = CanaryThresholds(class_mix_shift=1.0, detections_floor=0.3)
+    verdict = judge(manifest, rows, since=end - timedelta(hours=1), until=end, thresholds=strict)
+    (detections,) = [c for c in verdict.comparisons if c.signal == "detections_per_frame"]
+    assert detections.degraded and "drop 1.000" in detections.note
+
+
 def test_thresholds_name_the_variable_when_wrong():
     assert CanaryThresholds.from_env({}) == CanaryThresholds()
     tuned = CanaryThresholds.from_env(
@@ -278,6 +355,19 @@ def test_thresholds_name_the_variable_when_wrong():
         CanaryThresholds.from_env({"MASKOPS_CANARY_MIN_FRAMES": "lots"})
     with pytest.raises(ThresholdError, match="MASKOPS_CANARY_ALPHA"):
         CanaryThresholds(alpha=1.5)
+    detections = CanaryThresholds.from_env(
+        {
+            "MASKOPS_CANARY_DETECTIONS_DROP": "0.3",
+            "MASKOPS_CANARY_DETECTIONS_RISE": "5",
+            "MASKOPS_CANARY_DETECTIONS_FLOOR": "0.5",
+        }
+    )
+    assert (detections.detections_drop, detections.detections_rise) == (0.3, 5.0)
+    assert detections.detections_reference(0.1) == 0.5 and detections.detections_reference(2.0) == 2.0
+    with pytest.raises(ThresholdError, match=r"MASKOPS_CANARY_DETECTIONS_FLOOR.*must be > 0"):
+        CanaryThresholds(detections_floor=0.0)
+    with pytest.raises(ThresholdError, match=r"\$MASKOPS_CANARY_DETECTIONS_CHANGE is no longer read"):
+        CanaryThresholds.from_env({"MASKOPS_CANARY_DETECTIONS_CHANGE": "0.5"})
 
 
 def test_the_watch_is_on_by_default_and_targets_the_release_jobs(monkeypatch):

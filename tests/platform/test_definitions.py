@@ -26,7 +26,7 @@ RETRAIN_ASSETS = (DATA_ASSETS - {"collected_frames"}) | {
     "model_evaluation",
     "deployment_release",
 }
-MONITORING_ASSETS = {"drift_report", "edge_fleet"}
+MONITORING_ASSETS = {"drift_report", "edge_fleet", "shadow_report"}
 ASSETS = DATA_ASSETS | RETRAIN_ASSETS | MONITORING_ASSETS | {"canary_verdict"}
 CHECKS = {
     "labeled_dataset:trainable",
@@ -45,6 +45,8 @@ JOBS = {
     "release_candidate",
     "drift_report_job",
     "edge_fleet_job",
+    "start_shadow",
+    "stop_shadow",
 }
 SENSORS = {
     "new_samples_sensor",

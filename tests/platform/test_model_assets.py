@@ -133,7 +133,14 @@ def test_first_release_ships_the_candidate_as_champion(platform, first_release):
     # the manifest names what the gate measured: fp32 on each runtime of this box, at least
     measured = {(v.runtime, v.precision) for v in live.champion.variants}
     assert {("onnxruntime", "fp32"), ("openvino", "fp32")} <= measured
-    assert all(v.sha256 == live.champion.sha256 and v.map50 is not None for v in live.champion.variants)
+    assert all(v.map50 is not None for v in live.champion.variants)
+    # fp32 (and bf16) run the released model.onnx; an int8 variant is its own file, pinned by its own hash
+    for v in live.champion.variants:
+        if v.precision == "int8":
+            assert v.uri == f"models/{version}/model_int8.zip"
+            assert hashlib.sha256(store.get_bytes(v.uri)).hexdigest() == v.sha256
+        else:
+            assert v.sha256 == live.champion.sha256
     registry = platform["registry"]
     champion = registry.alias_version(CHAMPION)
     assert champion.model_version == version and registry.alias_version(CHALLENGER) is None
@@ -177,8 +184,13 @@ def test_lineage_and_pictures_in_metadata(platform, first_release):
     run = platform["registry"].client.get_run(run_id)
     assert run.info.status == "FINISHED" and "map50" in run.data.metrics and "epochs" in run.data.params
     checks = [e for e in first_release.get_asset_check_evaluations()]
-    assert {c.check_name for c in checks} == {"map50_gate", "class_recall_gate", "latency_gate"}
-    assert all(c.passed for c in checks)
+    by_name = {c.check_name: c for c in checks}
+    assert set(by_name) == {"map50_gate", "class_recall_gate", "latency_gate", "int8_gate"}
+    assert all(by_name[name].passed for name in ("map50_gate", "class_recall_gate", "latency_gate"))
+    # int8_gate only decides the int8 variant (what a 1-epoch model loses to INT8 is not fixed):
+    # the manifest names an int8 variant exactly when the check passed
+    has_int8 = any(v.precision == "int8" for v in manifest(platform).champion.variants)
+    assert has_int8 == by_name["int8_gate"].passed
 
 
 def _relabel_test_split_with(onnx: Path, data_yaml: Path) -> int:
@@ -223,7 +235,9 @@ def _relabel_test_split_with(onnx: Path, data_yaml: Path) -> int:
 
 
 def _silenced(weights: str, out: Path) -> Path:
-    """The same model with every class score's bias at -1e4: sigmoid gives 0, it finds nothing."""
+    """The same model with every class score's last convolution at weights 0 and bias -1e4: each
+    logit is -1e4 whatever the features (a tiny model's features reach 1e4, so a bias alone is not
+    enough), sigmoid gives 0, it finds nothing."""
     import torch
 
     checkpoint = torch.load(weights, map_location="cpu", weights_only=False)
@@ -232,12 +246,13 @@ def _silenced(weights: str, out: Path) -> Path:
             continue
         head = checkpoint[key].model[-1]
         for branch in head.cv3:
+            branch[-1].weight.data.zero_()
             branch[-1].bias.data.fill_(-1e4)
     torch.save(checkpoint, out)
     return out
 
 
-def test_worse_candidate_is_blocked_by_the_gate(platform, first_release):
+def test_worse_candidate_is_blocked_by_the_gate(platform, first_release, monkeypatch):
     before = manifest(platform)
     champion_before = platform["registry"].alias_version(CHAMPION)
     store = platform["store"]
@@ -246,12 +261,18 @@ def test_worse_candidate_is_blocked_by_the_gate(platform, first_release):
     boxes = _relabel_test_split_with(champion_onnx, platform["data_yaml"])
     platform["dataset"]["version"] = "ds-test-v2"  # a relabelled test split is a new dataset version
     silenced = _silenced(platform["good_weights"], platform["root"] / "silenced.pt")
-    # one epoch at a negligible learning rate keeps the silenced head silent
+    # The training runs for real, but what it hands on is the silenced checkpoint itself, so "finds
+    # nothing" holds by construction, not by what one epoch of ultralytics does to a silenced head.
+    real_train = training_defs.train_detector
+
+    def train_then_hand_on_the_silenced(*args, **kwargs):
+        result = real_train(*args, **kwargs)
+        shutil.copyfile(silenced, result.weights)
+        return result
+
+    monkeypatch.setattr(training_defs, "train_detector", train_then_hand_on_the_silenced)
     bad_train = {**platform["tiny_train"], "model": str(silenced), "epochs": 1, "lr0": 1e-9, "fraction": 0.5}
-    config = run_config(bad_train, {"approved_by": "alice"})
-    # with a two-trial Optuna search in front, so the search wiring runs too (trials are as cheap)
-    config["ops"]["trained_model"]["config"].update(search_trials=2, search_epochs_per_trial=1)
-    result = execute(platform, config)
+    result = execute(platform, run_config(bad_train, {"approved_by": "alice"}))
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     map50 = checks["map50_gate"]
     assert map50.metadata["champion"].value == pytest.approx(1.0), f"{boxes} relabelled boxes"
@@ -268,6 +289,34 @@ def test_worse_candidate_is_blocked_by_the_gate(platform, first_release):
     assert platform["registry"].alias_version(CHAMPION) == champion_before
     assert platform["registry"].alias_version(CHALLENGER) is None
 
+    # releasing the stored (failed) evaluation on its own is refused too: the gate is read again
+    alone = execute(
+        platform,
+        {"ops": {"deployment_release": {"config": {"approved_by": "mallory"}}}},
+        selection=["deployment_release"],
+    )
+    assert not alone.success
+    assert manifest(platform) == before
+
+
+def test_search_trials_run_before_the_training_and_are_recorded(platform, first_release):
+    """A two-trial Optuna search in front of the training: each trial is a nested MLflow run and a
+    row of the materialization's metadata (whatever the trials scored)."""
+    platform["dataset"]["version"] = "ds-test-v3"  # a new dataset version, so the asset trains
+    config = {
+        "ops": {
+            "trained_model": {
+                "config": {
+                    "train": {**platform["tiny_train"], "epochs": 1, "fraction": 0.5},
+                    "search_trials": 2,
+                    "search_epochs_per_trial": 1,
+                    "int8": False,
+                }
+            }
+        }
+    }
+    result = execute(platform, config, selection=["labeled_dataset", "trained_model"])
+    assert result.success
     trained = platform["instance"].get_latest_materialization_event(dg.AssetKey("trained_model"))
     metadata = trained.asset_materialization.metadata
     assert [row["trial"] for row in metadata["search_trials"].value] == [0, 1]
@@ -277,12 +326,3 @@ def test_worse_candidate_is_blocked_by_the_gate(platform, first_release):
         [registry.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'"
     )
     assert sorted(r.info.run_name for r in trials) == ["trial-0", "trial-1"]
-
-    # releasing the stored (failed) evaluation on its own is refused too: the gate is read again
-    alone = execute(
-        platform,
-        {"ops": {"deployment_release": {"config": {"approved_by": "mallory"}}}},
-        selection=["deployment_release"],
-    )
-    assert not alone.success
-    assert manifest(platform) == before
