@@ -54,6 +54,7 @@ def test_webserver_graphql_lists_the_assets(tmp_path: Path) -> None:
             "canary_verdict": "release",
             "drift_report": "monitoring",
             "edge_fleet": "monitoring",
+            "shadow_report": "monitoring",
         }
     finally:
         server.terminate()
