@@ -68,20 +68,25 @@ def daemon(tmp_path: Path):
         MASKOPS_RETRAIN_COOLDOWN_S="0",
     )
     log = tmp_path / "daemon.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the code server goes down with it
-        )
-    try:
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        # Create and stamp the SQLite storages before the daemon opens them: two processes creating
+        # the same databases at once race in alembic (seen once: the daemon's schedule storage failed
+        # its revision check, and no sensor ever ticked).
+        instance.get_run_records(limit=1)
+        instance.all_instigator_state()
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(workspace)],
+                env=env,
+                cwd=tmp_path,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the code server goes down with it
+            )
+        try:
             yield instance, LocalObjectStore(maskops_home / "store"), log
-    finally:
-        stop_process_group(proc)
+        finally:
+            stop_process_group(proc)
 
 
 def _label_sensor_ticks_after(instance: dg.DagsterInstance, after: float) -> list:
