@@ -4,7 +4,8 @@
 already tracks: each camera's counters and health, the model it runs (from its ``ModelHolder``),
 model sync's last manifest and refusals, the outbox's depth and dropped counts. Two figures are
 computed here: ``analysed_fps`` (frames analysed per second since the previous status) and
-``samples_kept_last_hour`` (a rolling count over snapshots of the kept-sample counter).
+``samples_kept_last_hour`` (a rolling count over snapshots of the kept-sample counter). A camera in
+shadow mode reports its shadow worker's figures as they are in its /healthz (``shadow_status``).
 
 ``StatusPublisher`` sends it through the agent's store transport, the one the outbox uploads
 with (same store, same prefix). A heartbeat is latest-wins, so it does not go into the durable
@@ -38,6 +39,7 @@ from maskops_contracts import (
     ReleaseManifest,
     agent_status_key,
 )
+from maskops_contracts.status import CameraShadowStatus
 
 logger = logging.getLogger("edge_agent.status")
 
@@ -222,7 +224,30 @@ class StatusReporter:
             last_frame_age_s=health.get("last_frame_age_s"),  # type: ignore[arg-type]
             last_error=health.get("last_error"),  # type: ignore[arg-type]
             refused=refused,
+            shadow=shadow_status(health.get("shadow")),  # type: ignore[arg-type]
         )
+
+
+def shadow_status(health: dict[str, Any] | None) -> CameraShadowStatus | None:
+    """A camera's shadow figures for the status, from its shadow worker's health (``"shadow"`` in
+    the camera's /healthz, ``edge_agent.shadow.ShadowWorker.health``); None without a shadow."""
+    if health is None:
+        return None
+    return CameraShadowStatus(
+        model_version=health["model_version"],
+        frame_share=health["frame_share"],
+        frames_offered=health["frames_offered"],
+        frames_compared=health["frames_compared"],
+        frames_dropped=health["frames_dropped"],
+        frames_failed=health["frames_failed"],
+        boxes_matched=health["boxes_matched"],
+        class_agreed=health["class_agreed"],
+        champion_only=health["champion_only"],
+        shadow_only=health["shadow_only"],
+        samples_kept=health["samples_kept"],
+        agreement=health["agreement"],
+        mean_confidence_delta=health["mean_confidence_delta"],
+    )
 
 
 def _errors(cameras: Sequence[CameraStatus], outbox: OutboxStatus) -> list[str]:

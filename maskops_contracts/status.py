@@ -3,10 +3,14 @@
 An agent writes it every ``status_interval_s`` (and once more when it stops), replacing the one
 before: it is the latest word of that agent, not a log. The platform's ``edge_fleet`` asset reads
 every agent's status to say which camera runs which model of which release, and which went silent.
+A camera in shadow mode also carries its ``shadow`` figures (``CameraShadowStatus``: the shadow
+model, its frame share, frames offered, compared and dropped, how the two models agree), the same
+figures as its /healthz; a camera without a shadow model has none (``"shadow": null``).
 
 Compatibility, as for the other contracts: readers take the fields they know by name and ignore
 the rest, and read a missing optional field as "not recorded"; ``STATUS_SCHEMA_VERSION`` rises
-only for a change an older reader would misread.
+only for a change an older reader would misread. ``shadow`` is such an addition within version 1:
+an older reader ignores the key, and a status from an older agent, without it, reads as None.
 """
 
 from __future__ import annotations
@@ -93,6 +97,115 @@ def _refusal(data: Any) -> ModelRefusal | None:
 
 
 @dataclass(frozen=True)
+class CameraShadowStatus:
+    """A camera's shadow mode (docs/shadow.md): the candidate it runs beside its own model on a share
+    of its frames, only to compare, and how the two agree so far.
+
+    model_version and frame_share: the shadow model the camera has now and the share of frames it
+    runs on (both None once a later release dropped the shadow). Counts since the agent started,
+    over every shadow model the camera has had (not reset when the shadow changes): frames offered
+    to the shadow (picked by the share), compared, dropped (the shadow worker was busy) and failed;
+    boxes_matched (pairs at IoU >= 0.5) and class_agreed (of those, with the same class);
+    champion_only / shadow_only (boxes one model found and the other did not); samples_kept
+    (frames kept because the two disagree). agreement: class_agreed over every box either found (None
+    before a compared frame had a box); mean_confidence_delta: shadow minus camera-model confidence
+    over matched pairs (None before one).
+    """
+
+    model_version: str | None = None
+    frame_share: float | None = None
+    frames_offered: int = 0
+    frames_compared: int = 0
+    frames_dropped: int = 0
+    frames_failed: int = 0
+    boxes_matched: int = 0
+    class_agreed: int = 0
+    champion_only: int = 0
+    shadow_only: int = 0
+    samples_kept: int = 0
+    agreement: float | None = None
+    mean_confidence_delta: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.model_version is not None:
+            validate_id(self.model_version, "model_version")
+        share = _optional_float(self.frame_share, "frame_share", lo=0.0)
+        if share is not None and not 0.0 < share <= 1.0:
+            raise ContractError("frame_share", f"must be > 0 and <= 1, got {share}")
+        object.__setattr__(self, "frame_share", share)
+        for name in (
+            "frames_offered",
+            "frames_compared",
+            "frames_dropped",
+            "frames_failed",
+            "boxes_matched",
+            "class_agreed",
+            "champion_only",
+            "shadow_only",
+            "samples_kept",
+        ):
+            as_int(getattr(self, name), name, minimum=0)
+        if self.class_agreed > self.boxes_matched:
+            raise ContractError(
+                "class_agreed", f"must be <= boxes_matched ({self.boxes_matched}), got {self.class_agreed}"
+            )
+        agreement = None if self.agreement is None else as_float(self.agreement, "agreement", lo=0.0, hi=1.0)
+        object.__setattr__(self, "agreement", agreement)
+        delta = self.mean_confidence_delta
+        if delta is not None:
+            delta = as_float(delta, "mean_confidence_delta", lo=-1.0, hi=1.0)
+        object.__setattr__(self, "mean_confidence_delta", delta)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model_version": self.model_version,
+            "frame_share": self.frame_share,
+            "frames_offered": self.frames_offered,
+            "frames_compared": self.frames_compared,
+            "frames_dropped": self.frames_dropped,
+            "frames_failed": self.frames_failed,
+            "boxes_matched": self.boxes_matched,
+            "class_agreed": self.class_agreed,
+            "champion_only": self.champion_only,
+            "shadow_only": self.shadow_only,
+            "samples_kept": self.samples_kept,
+            "agreement": self.agreement,
+            "mean_confidence_delta": self.mean_confidence_delta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CameraShadowStatus:
+        if not isinstance(data, dict):
+            raise ContractError("<root>", f"must be an object, got {data!r}")
+        return cls(
+            model_version=data.get("model_version"),
+            frame_share=data.get("frame_share"),
+            frames_offered=data.get("frames_offered", 0),
+            frames_compared=data.get("frames_compared", 0),
+            frames_dropped=data.get("frames_dropped", 0),
+            frames_failed=data.get("frames_failed", 0),
+            boxes_matched=data.get("boxes_matched", 0),
+            class_agreed=data.get("class_agreed", 0),
+            champion_only=data.get("champion_only", 0),
+            shadow_only=data.get("shadow_only", 0),
+            samples_kept=data.get("samples_kept", 0),
+            agreement=data.get("agreement"),
+            mean_confidence_delta=data.get("mean_confidence_delta"),
+        )
+
+
+def _shadow(data: Any) -> CameraShadowStatus | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ContractError("shadow", f"must be an object or null, got {data!r}")
+    try:
+        return CameraShadowStatus.from_dict(data)
+    except ContractError as err:
+        raise err.within("shadow") from None
+
+
+@dataclass(frozen=True)
 class CameraStatus:
     """One camera of the agent, as the agent saw it when it wrote the status.
 
@@ -102,7 +215,8 @@ class CameraStatus:
     and the runtime and precision it runs at. analysed_fps: frames the detector ran on per second
     over the last status interval. samples_kept_last_hour: frames kept for labeling over the last
     hour (rolling). frame_errors: frames that failed in processing since the agent started;
-    last_error: the camera's latest source or frame error (None when there is none).
+    last_error: the camera's latest source or frame error (None when there is none). shadow: its
+    shadow mode figures (``CameraShadowStatus``), None when it runs no shadow model.
     """
 
     camera_id: str
@@ -123,6 +237,7 @@ class CameraStatus:
     last_frame_age_s: float | None = None
     last_error: str | None = None
     refused: ModelRefusal | None = None
+    shadow: CameraShadowStatus | None = None
 
     def __post_init__(self) -> None:
         validate_id(self.camera_id, "camera_id")
@@ -151,6 +266,8 @@ class CameraStatus:
             raise ContractError("last_error", f"must be a string or null, got {self.last_error!r}")
         if self.refused is not None and not isinstance(self.refused, ModelRefusal):
             raise ContractError("refused", f"must be a ModelRefusal, got {type(self.refused).__name__}")
+        if self.shadow is not None and not isinstance(self.shadow, CameraShadowStatus):
+            raise ContractError("shadow", f"must be a CameraShadowStatus, got {type(self.shadow).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         """The camera's entry under ``cameras`` (its id is the key there, not a field)."""
@@ -172,6 +289,7 @@ class CameraStatus:
             "last_frame_age_s": self.last_frame_age_s,
             "last_error": self.last_error,
             "refused": self.refused.to_dict() if self.refused else None,
+            "shadow": self.shadow.to_dict() if self.shadow else None,
         }
 
     @classmethod
@@ -199,6 +317,7 @@ class CameraStatus:
                 last_frame_age_s=data.get("last_frame_age_s"),
                 last_error=data.get("last_error"),
                 refused=_refusal(refused),
+                shadow=_shadow(data.get("shadow")),
             )
         except ContractError as err:
             raise err.within(f"cameras.{camera_id}") from None

@@ -1,10 +1,11 @@
 """``edge_fleet``: every edge agent's heartbeat as one table, its two checks, and its schedule.
 
 Reads ``agents/<agent_id>/status.json`` from the object store (``maskops_assets.fleet``), one row
-per agent and camera: last seen, model and release it runs, canary or not, analysed fps, frames
-without a model, outbox depth and dropped counts, samples kept in the last hour, errors. The checks
-warn (they never block anything) about cameras silent longer than ``silent_after_s`` and agents not
-on the live release. ``edge_fleet_schedule`` refreshes it every 10 minutes.
+per agent and camera: last seen, model and release it runs, canary or not, its shadow model and how
+far the two agree (shadow mode), analysed fps, frames without a model, outbox depth and dropped
+counts, samples kept in the last hour, errors. The checks warn (they never block anything) about
+cameras silent longer than ``silent_after_s`` and agents not on the live release.
+``edge_fleet_schedule`` refreshes it every 10 minutes.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
@@ -54,9 +55,9 @@ def _now(config: EdgeFleetConfig) -> datetime:
     owners=[OWNER],
     description=(
         "The edge fleet from each agent's heartbeat (agents/<agent_id>/status.json): per agent and "
-        "camera, last seen, the model and release it runs, canary or not, analysed fps, outbox depth "
-        "and drops, samples kept in the last hour, errors. Its checks warn about silent cameras and "
-        "agents not on the live release."
+        "camera, last seen, the model and release it runs, canary or not, its shadow model and agreement, "
+        "analysed fps, outbox depth and drops, samples kept in the last hour, errors. Its checks warn "
+        "about silent cameras and agents not on the live release."
     ),
     check_specs=[
         dg.AssetCheckSpec(

@@ -4,8 +4,10 @@ A camera is **silent** when nothing new was heard of it for longer than ``silent
 agent's last status is that old, or (for a camera that should be reading: not ended, stopped or
 disabled) its last frame, as the agent reported it, is. An agent is **on an old release** when a
 release is live and the agent has not read it yet, or one of its cameras runs a model other than
-the one the live manifest names for it (a refused model says why). ``now`` is always passed in:
-nothing here reads the clock.
+the one the live manifest names for it (a refused model says why). A camera in shadow mode shows
+its shadow model and how far the two agree (the share of boxes either found that both found with
+the same class), as its agent last reported it. ``now`` is always passed in: nothing here reads
+the clock.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from maskops_contracts import AgentStatus, CameraStatus, ReleaseManifest
+from maskops_contracts.status import CameraShadowStatus
 
 #: camera states whose frame age says nothing (a finished file, a camera turned off or stopping)
 _NOT_READING = ("ended", "stopped", "disabled")
@@ -49,6 +52,8 @@ class FleetRow:
     outbox_depth: int
     outbox_dropped: int
     refused: str | None = None
+    #: the camera's shadow mode figures, as its agent reported them (None: it runs no shadow)
+    shadow: CameraShadowStatus | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class FleetReport:
             "silent_cameras": len(self.silent),
             "agents_on_old_release": len(self.old_release),
             "canary_cameras": sum(1 for r in cameras if r.canary),
+            "shadow_cameras": sum(1 for r in cameras if r.shadow is not None and r.shadow.model_version),
             "analysed_fps": round(sum(r.analysed_fps for r in cameras), 3),
             "samples_kept_last_hour": sum(r.samples_kept_last_hour for r in cameras),
             "outbox_dropped": sum({r.agent_id: r.outbox_dropped for r in cameras}.values()),
@@ -102,10 +108,10 @@ class FleetReport:
         if not self.rows:
             return "_no agent has reported yet (no `agents/<agent_id>/status.json` in the store)_"
         head = (
-            "| agent | camera | last seen | state | model (release) | canary | fps | no-model frames "
-            "| outbox depth / dropped | kept 1 h | errors |"
+            "| agent | camera | last seen | state | model (release) | canary | shadow: agreement (compared) "
+            "| fps | no-model frames | outbox depth / dropped | kept 1 h | errors |"
         )
-        lines = [head, "|" + "---|" * 11]
+        lines = [head, "|" + "---|" * 12]
         for r in sorted(self.rows, key=lambda r: (not r.silent, r.agent_id, r.camera_id)):
             seen = f"{_age(r.seen_age_s)} ago"
             if r.silent:
@@ -118,8 +124,9 @@ class FleetReport:
                 errors += f"; refused {r.refused}"
             lines.append(
                 f"| {r.agent_id} | {r.camera_id} | {seen} | {r.state} | {model} | "
-                f"{_yes_no(r.canary)} | {r.analysed_fps:.1f} | {r.frames_without_model} | "
-                f"{r.outbox_depth} / {r.outbox_dropped} | {r.samples_kept_last_hour} | {_cell(errors)} |"
+                f"{_yes_no(r.canary)} | {_cell(_shadow_cell(r.shadow))} | {r.analysed_fps:.1f} | "
+                f"{r.frames_without_model} | {r.outbox_depth} / {r.outbox_dropped} | "
+                f"{r.samples_kept_last_hour} | {_cell(errors)} |"
             )
         return "\n".join(lines)
 
@@ -195,6 +202,7 @@ def _row(
         outbox_depth=status.outbox.total_depth,
         outbox_dropped=status.outbox.total_dropped,
         refused=refused,
+        shadow=camera.shadow,
     )
 
 
@@ -223,6 +231,18 @@ def _age(seconds: float) -> str:
     if seconds < 2 * 86400:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
+
+
+def _shadow_cell(shadow: CameraShadowStatus | None) -> str:
+    """``v2: 97.5% (1200)``: the shadow model, the share of boxes the two models agree on, the
+    frames compared; ``-`` without a shadow, ``(none now)`` for a shadow a later release removed."""
+    if shadow is None:
+        return "-"
+    agreement = "-" if shadow.agreement is None else f"{shadow.agreement:.1%}"
+    text = f"{shadow.model_version or '(none now)'}: {agreement} ({shadow.frames_compared})"
+    if shadow.frames_dropped:
+        text += f", {shadow.frames_dropped} dropped"
+    return text
 
 
 def _yes_no(value: bool | None) -> str:

@@ -26,6 +26,7 @@ from maskops_contracts import (
     agent_status_key,
     model_key,
 )
+from maskops_contracts.manifest import ShadowModel
 
 
 class SwitchableStore(LocalDirTransport):
@@ -185,6 +186,47 @@ def test_a_canary_camera_reports_the_canary_model_and_the_release(
     assert (hall.model_version, hall.release_id, hall.canary) == ("v2", "r1", True)
     assert (door.model_version, door.release_id, door.canary) == ("v1", "r1", False)
     assert hall.state == door.state == "starting" and hall.analysed_fps == 0.0
+
+
+def test_a_shadow_camera_reports_its_shadow_figures_and_the_other_camera_none(
+    tmp_path: Path, make_video, make_yolo_onnx, write_agent_config
+) -> None:
+    """Two cameras read the same clip; the release's shadow (the champion's own network under
+    another version: full agreement by construction) names ``door`` at a share of 1/2."""
+    root = tmp_path / "store"
+    store = LocalDirTransport(root)
+
+    def upload(version: str, data: bytes) -> ModelRef:
+        store.put(model_key(version), data, "application/octet-stream")
+        return ModelRef(version, model_key(version), hashlib.sha256(data).hexdigest(), imgsz=64)
+
+    data = make_yolo_onnx([((16.0, 16.0, 48.0, 48.0), (0.55, 0.40, 0.05))], name="v1.onnx").read_bytes()
+    shadow = ShadowModel(**upload("v1-twin", data).__dict__, cameras=("door",), frame_share=0.5)
+    manifest = ReleaseManifest("r1", upload("v1", data), shadow=shadow)
+    store.put(MANIFEST_KEY, manifest.to_json().encode(), "application/json")
+    video = str(make_video(n_frames=20))
+    path = write_agent_config(
+        [
+            {"camera_id": "door", "source": {"kind": "video", "uri": video}},
+            {"camera_id": "hall", "source": {"kind": "video", "uri": video}},
+        ],
+        {"kind": "local", "root": str(root)},
+        model_sync={"first_model_wait_s": 600},
+    )
+    agent = EdgeAgent(load_config(path), until_sources_end=True)
+    summary = agent.run()
+    key = agent_status_key("test-box")
+    status = AgentStatus.from_json((root / key).read_bytes(), source=key)
+    door, hall = status.camera("door"), status.camera("hall")
+    assert hall.shadow is None
+    assert door.shadow is not None
+    assert (door.shadow.model_version, door.shadow.frame_share) == ("v1-twin", 0.5)
+    assert door.shadow.frames_offered == 10  # every second one of the 20 frames
+    assert door.shadow.frames_compared >= 1 and door.shadow.agreement == 1.0
+    assert door.shadow.champion_only == door.shadow.shadow_only == door.shadow.frames_failed == 0
+    # the final status and the summary are both read after the shadow worker finished: the same figures
+    health = summary["cameras"]["door"]["shadow"]
+    assert door.shadow.to_dict() == {k: health[k] for k in door.shadow.to_dict()}
 
 
 def test_samples_kept_in_the_last_hour_is_a_rolling_count() -> None:

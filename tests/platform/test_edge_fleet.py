@@ -25,6 +25,7 @@ from maskops_contracts import (
     agent_status_key,
     model_key,
 )
+from maskops_contracts.status import CameraShadowStatus
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -64,11 +65,27 @@ def status(
     )
 
 
+#: door compares v3 with its own model on a tenth of its frames
+DOOR_SHADOW = CameraShadowStatus(
+    model_version="v3",
+    frame_share=0.1,
+    frames_offered=1210,
+    frames_compared=1200,
+    frames_dropped=10,
+    boxes_matched=800,
+    class_agreed=780,
+    champion_only=15,
+    shadow_only=5,
+    agreement=0.975,
+    mean_confidence_delta=0.01,
+)
+
+
 def healthy_agent() -> AgentStatus:
     return status(
         "box-a",
         45,
-        camera("door", "v1", canary=False),
+        camera("door", "v1", canary=False, shadow=DOOR_SHADOW),
         camera("hall", "v2", canary=True, analysed_fps=4.5),
         outbox=OutboxStatus(depth={"sample": 2, "telemetry": 0}, dropped={"sample": 1, "telemetry": 0}),
     )
@@ -134,10 +151,13 @@ def test_a_fresh_fleet_on_the_live_release_passes_both_checks(tmp_path: Path, da
     meta = metadata(result)
     assert (meta["agents"].value, meta["cameras"].value, meta["silent_cameras"].value) == (1, 2, 0)
     assert (meta["agents_on_old_release"].value, meta["canary_cameras"].value) == (0, 1)
+    assert meta["shadow_cameras"].value == 1
     assert meta["outbox_dropped"].value == 1 and meta["samples_kept_last_hour"].value == 6
     table = meta["fleet"].value
-    assert "| box-a | hall | 45 s ago | running | v2 (r2) | yes | 4.5 | 0 | 2 / 1 | 3 | 0 |" in table
-    assert "| box-a | door | 45 s ago | running | v1 (r2) | no | 5.0 |" in table
+    assert "| canary | shadow: agreement (compared) | fps |" in table.splitlines()[0]
+    assert "| box-a | hall | 45 s ago | running | v2 (r2) | yes | - | 4.5 | 0 | 2 / 1 | 3 | 0 |" in table
+    door = "| box-a | door | 45 s ago | running | v1 (r2) | no | v3: 97.5% (1200), 10 dropped | 5.0 |"
+    assert door in table
     chart = Path(meta["last_seen_chart"].value)
     assert chart.is_file() and chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -201,6 +221,37 @@ def test_silence_is_judged_at_the_given_now_against_the_threshold(tmp_path: Path
     assert silent(NOW, 119.0)
     with pytest.raises(ValueError, match="timezone-aware"):
         build_fleet_report(scan.statuses, None, now=NOW.replace(tzinfo=None), silent_after_s=60)
+
+
+def test_each_camera_shows_its_shadow_model_and_agreement_as_read_from_the_store(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    fresh = CameraShadowStatus(model_version="v3", frame_share=0.5, frames_offered=1)  # nothing compared yet
+    removed = CameraShadowStatus(
+        frames_offered=40, frames_compared=40, boxes_matched=9, class_agreed=9, agreement=1.0
+    )
+    put(
+        store,
+        status(
+            "box",
+            10,
+            camera("door", "v1", shadow=DOOR_SHADOW),
+            camera("hall", "v1", shadow=fresh),
+            camera("yard", "v1", shadow=removed),
+            camera("gate", "v1"),
+        ),
+    )
+    scan = read_agent_statuses(store)
+    report = build_fleet_report(scan.statuses, live_release(), now=NOW, silent_after_s=600)
+    rows = {r.camera_id: r for r in report.rows}
+    assert rows["door"].shadow == DOOR_SHADOW and rows["gate"].shadow is None
+    assert report.figures()["shadow_cameras"] == 2  # door and hall run one now; yard no longer does
+    cells = {line.split(" | ")[1]: line.split(" | ")[6] for line in report.markdown().splitlines()[2:]}
+    assert cells == {
+        "door": "v3: 97.5% (1200), 10 dropped",
+        "hall": "v3: - (0)",  # no compared frame had a box yet: no agreement to show
+        "yard": "(none now): 100.0% (40)",
+        "gate": "-",
+    }
 
 
 def test_a_status_under_another_agents_key_is_refused(tmp_path: Path) -> None:
