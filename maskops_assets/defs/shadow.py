@@ -1,10 +1,15 @@
-"""Shadow mode in Dagster: the ``shadow_report`` asset and the ``start_shadow`` / ``stop_shadow`` jobs.
+"""Shadow mode in Dagster: the ``shadow_report`` asset, its hourly schedule, and the
+``start_shadow`` / ``stop_shadow`` jobs.
 
 A thin layer over ``maskops_assets.shadow`` (reading and summarizing the cameras' shadow
-comparisons) and ``maskops_assets.release.shadow`` (the manifest change). See docs/shadow.md.
+comparisons) and ``maskops_assets.release.shadow`` (the manifest change). ``shadow_report_hourly``
+refreshes the report every hour, so ``reports/shadow/latest.json`` is never more than an hour old
+while a shadow runs. See docs/shadow.md.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+import os
+
 import dagster as dg
 from pydantic import Field
 
@@ -20,6 +25,10 @@ from maskops_contracts.manifest import DEFAULT_SHADOW_FRAME_SHARE
 
 START_SHADOW_JOB = "start_shadow"
 STOP_SHADOW_JOB = "stop_shadow"
+SHADOW_REPORT_JOB = "shadow_report_job"
+#: When shadow_report_hourly ticks (cron, UTC); read when the code location loads. Minute 25: off
+#: drift_report_hourly's minute 0 and edge_fleet_schedule's tens, so the three do not start together.
+SHADOW_REPORT_CRON = os.environ.get("MASKOPS_SHADOW_REPORT_CRON", "25 * * * *")
 
 
 class ShadowReportConfig(dg.Config):
@@ -85,6 +94,25 @@ def _link(store: ObjectStore, key: str, data: bytes, work_dir: WorkDirResource) 
     path = work_dir.path("shadow", *key.split("/"))
     path.write_bytes(data)
     return dg.MetadataValue.path(str(path))
+
+
+shadow_report_job = dg.define_asset_job(
+    SHADOW_REPORT_JOB,
+    selection=dg.AssetSelection.assets(SHADOW_REPORT_ASSET),
+    description="Refresh the shadow report from the cameras' recent shadow comparisons.",
+)
+
+shadow_report_hourly = dg.ScheduleDefinition(
+    name="shadow_report_hourly",
+    job=shadow_report_job,
+    cron_schedule=SHADOW_REPORT_CRON,
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description=(
+        "Every hour at minute 25 (MASKOPS_SHADOW_REPORT_CRON): a fresh shadow report (status 'no "
+        "comparisons' while no shadow runs). Stop it in the UI (Automation) to switch shadow reports off."
+    ),
+)
 
 
 class StartShadowConfig(dg.Config):

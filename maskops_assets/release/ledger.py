@@ -3,22 +3,26 @@
 ``releases/manifest.json`` is what cameras read; ``releases/history/<release_id>.json`` keeps each
 release so a rollback can restore the one before it. A release is written to history first and
 made live second, so the live manifest always has its history entry.
+
+Every manifest planned here carries the live release's shadow by the rules of
+``maskops_assets.release.shadow_carry`` (docs/shadow.md): kept, unless cameras run its model under
+the new manifest. A rollback that carries a shadow other than the one the restored release was
+recorded with rewrites that release's history entry first (as ``start_shadow`` does), so the live
+manifest still equals its history entry.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 
+from maskops_assets.release.errors import ReleaseError
+from maskops_assets.release.shadow_carry import KEEP_SHADOW, ShadowChoice, carry_shadow
 from maskops_assets.store import ObjectStore
 from maskops_contracts import MANIFEST_KEY, CanaryModel, ModelRef, ReleaseManifest
 
 HISTORY_PREFIX = "releases/history/"
-
-
-class ReleaseError(RuntimeError):
-    """A release operation cannot go ahead; the message says what is missing and what to do."""
 
 
 def history_key(release_id: str) -> str:
@@ -67,8 +71,19 @@ class ReleaseLedger:
         self.store.put_bytes(MANIFEST_KEY, data, "application/json")
 
     def restore(self, manifest: ReleaseManifest) -> None:
-        """Make an earlier release live again, unchanged (its history entry already exists)."""
-        self.store.put_bytes(MANIFEST_KEY, manifest.to_json().encode("utf-8"), "application/json")
+        """Make an earlier release live again, unchanged but for the shadow it carries (its history
+        entry already exists; it is rewritten first when the shadow differs from the recorded one)."""
+        recorded = self.get(manifest.release_id)
+        data = manifest.to_json().encode("utf-8")
+        if recorded != manifest:
+            if replace(recorded, shadow=manifest.shadow) != manifest:
+                raise ReleaseError(
+                    f"release {manifest.release_id} differs from its history entry "
+                    f"{history_key(manifest.release_id)} in more than its shadow; a restore only makes a "
+                    "recorded release live again (publish a new release instead)"
+                )
+            self.store.put_bytes(history_key(manifest.release_id), data, "application/json")
+        self.store.put_bytes(MANIFEST_KEY, data, "application/json")
 
 
 def plan_release(
@@ -79,12 +94,36 @@ def plan_release(
     canary_cameras: tuple[str, ...] = (),
     canary_percentage: float | None = None,
     promote: bool = False,
+    shadow: ShadowChoice = KEEP_SHADOW,
 ) -> ReleaseManifest:
     """The next manifest for ``candidate``.
 
     The candidate becomes the canary beside the current champion; it becomes the champion at once
-    when ``promote`` is set or when there is no release yet (cameras need some model to run).
+    when ``promote`` is set or when there is no release yet (cameras need some model to run). The
+    live shadow is kept unless the candidate is that shadow model; ``shadow`` names another (or
+    None for none).
     """
+    planned = _plan_models(
+        current,
+        candidate,
+        release_id=release_id,
+        canary_cameras=canary_cameras,
+        canary_percentage=canary_percentage,
+        promote=promote,
+    )
+    return carry_shadow(current, planned, shadow).apply(planned)
+
+
+def _plan_models(
+    current: ReleaseManifest | None,
+    candidate: ModelRef,
+    *,
+    release_id: str,
+    canary_cameras: tuple[str, ...],
+    canary_percentage: float | None,
+    promote: bool,
+) -> ReleaseManifest:
+    """The champion and canary of the next manifest for ``candidate`` (no shadow yet)."""
     previous = current.release_id if current else None
     if current is not None:
         version = candidate.model_version
@@ -113,20 +152,23 @@ def plan_release(
 
 
 def plan_promotion(current: ReleaseManifest | None, *, release_id: str) -> ReleaseManifest:
-    """The manifest that makes the live canary the champion of every camera."""
+    """The manifest that makes the live canary the champion of every camera; the live shadow is
+    kept unless it is the promoted model."""
     if current is None or current.canary is None:
         where = "no release exists yet" if current is None else f"release {current.release_id} has no canary"
         raise ReleaseError(f"nothing to promote: {where}; run deployment_release first")
     canary = current.canary
     # every field a model reference has (variants included), none of the canary's own
     champion = ModelRef(**{f.name: getattr(canary, f.name) for f in fields(ModelRef)})
-    return ReleaseManifest(
+    planned = ReleaseManifest(
         release_id=release_id, champion=champion, canary=None, previous_release_id=current.release_id
     )
+    return carry_shadow(current, planned).apply(planned)
 
 
 def plan_rollback(ledger: ReleaseLedger) -> tuple[ReleaseManifest, ReleaseManifest]:
-    """(live release, the release to restore): the one the live manifest names as its previous."""
+    """(live release, the release to restore): the one the live manifest names as its previous,
+    carrying the live release's shadow unless cameras run its model under the restored release."""
     current = ledger.current()
     if current is None:
         raise ReleaseError(f"no live release at {MANIFEST_KEY}; there is nothing to roll back")
@@ -134,4 +176,5 @@ def plan_rollback(ledger: ReleaseLedger) -> tuple[ReleaseManifest, ReleaseManife
         raise ReleaseError(
             f"release {current.release_id} is the first release; there is no earlier one to restore"
         )
-    return current, ledger.get(current.previous_release_id)
+    restored = ledger.get(current.previous_release_id)
+    return current, carry_shadow(current, restored).apply(restored)

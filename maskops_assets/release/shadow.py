@@ -4,8 +4,9 @@ A shadow changes no camera's model: it names a model some cameras (a list, or a 
 canary's stable hash) also run on ``frame_share`` of their frames, only to compare it with theirs
 (docs/shadow.md). Starting or stopping one therefore rewrites the live release under its own
 ``release_id`` (history first, then live, as ``ReleaseLedger.publish`` does) rather than making a
-new release: a rollback still goes to the release before, and a new release, a promotion or a
-rollback writes a manifest without a shadow (start it again on the new release if still wanted).
+new release: a rollback still goes to the release before. A shadow started here stays until it is
+stopped here: a new release, a promotion and a rollback carry it into the manifest they write,
+unless the cameras then run its model themselves (``maskops_assets.release.shadow_carry``).
 
 The model must be published in the store (``models/<model_version>/model.onnx`` with its
 ``metadata.json``, as ``publish_model`` writes them); its sha256 is computed from the stored file,

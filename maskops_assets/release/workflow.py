@@ -5,10 +5,18 @@ Each change of the live manifest is the same four steps: plan the manifest, writ
 concerned; each returns a ``ReleaseOutcome`` whose ``metadata()`` the Dagster layer records as a
 materialization of ``deployment_release``, whoever made the change (a person, the release policy,
 the canary watch). Plain code: no Dagster here.
+
+Each step carries the live release's shadow into the manifest it writes, by the rules of
+``maskops_assets.release.shadow_carry`` (docs/shadow.md): a promotion or a rollback keeps it unless
+cameras run its model under the new manifest; a release keeps it unless the released model is the
+shadow, or the caller names another (``shadow=``). The outcome's metadata says which shadow the
+new manifest carries (``shadow``, ``shadow_decision``, ``shadow_reason``), and a dropped shadow is
+logged as a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +29,7 @@ from maskops_assets.release.ledger import (
     plan_release,
     plan_rollback,
 )
+from maskops_assets.release.shadow_carry import DROPPED, KEEP_SHADOW, ShadowCarry, ShadowChoice, carry_shadow
 from maskops_assets.tracking.registry import CHALLENGER, ModelRegistry, RegistryError
 from maskops_contracts import MANIFEST_KEY, ModelRef, ReleaseManifest
 
@@ -32,6 +41,8 @@ RELEASE_ID_TAG = "maskops.release_id"
 APPROVED_BY_TAG = "maskops.approved_by"
 RELEASE_STATE_TAG = "maskops.release_state"
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class ReleaseOutcome:
@@ -41,6 +52,7 @@ class ReleaseOutcome:
     manifest: ReleaseManifest
     replaced: ReleaseManifest | None
     aliases: AliasState
+    shadow: ShadowCarry
     tagged_run: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -65,6 +77,7 @@ class ReleaseOutcome:
             "challenger_alias_version": self.aliases.challenger or "none",
             "manifest_key": MANIFEST_KEY,
             "manifest": manifest.to_dict(),
+            **self.shadow.metadata(),
             **self.details,
         }
 
@@ -95,8 +108,12 @@ class ReleaseWorkflow:
         canary_percentage: float | None = None,
         promote: bool = False,
         release_id: str | None = None,
+        shadow: ShadowChoice = KEEP_SHADOW,
     ) -> ReleaseOutcome:
-        """Ship ``candidate``: canary beside the champion (champion on the first release or ``promote``)."""
+        """Ship ``candidate``: canary beside the champion (champion on the first release or ``promote``).
+
+        The live shadow goes on unless ``candidate`` is that shadow model; ``shadow`` names the new
+        manifest's shadow instead (None: none)."""
         current = self.ledger.current()
         manifest = plan_release(
             current,
@@ -105,10 +122,13 @@ class ReleaseWorkflow:
             canary_cameras=canary_cameras,
             canary_percentage=None if canary_cameras else canary_percentage,
             promote=promote,
+            shadow=shadow,
         )
         tags = {RELEASE_ID_TAG: manifest.release_id, APPROVED_BY_TAG: approved_by or "-"}
         tags[RELEASE_STATE_TAG] = "canary" if manifest.canary is not None else "champion"
-        return self._make_live(RELEASE, manifest, current, restore=False, run_id=mlflow_run_id, tags=tags)
+        return self._make_live(
+            RELEASE, manifest, current, restore=False, run_id=mlflow_run_id, tags=tags, shadow=shadow
+        )
 
     def promote(self, *, reason: str = "", release_id: str | None = None) -> ReleaseOutcome:
         """Make the live canary the champion of every camera."""
@@ -175,7 +195,10 @@ class ReleaseWorkflow:
         run_id: str | None,
         tags: dict[str, str],
         details: dict[str, Any] | None = None,
+        shadow: ShadowChoice = KEEP_SHADOW,
     ) -> ReleaseOutcome:
+        # the plan carried the shadow already (plan_*); the same pure rule, asked again, says why
+        carried = carry_shadow(replaced, manifest, shadow)
         # the registry is reached before anything is written: an unreachable MLflow fails the step
         # while the old manifest is still live
         self._check_registered(manifest)
@@ -191,7 +214,9 @@ class ReleaseWorkflow:
             ) from err
         if run_id:
             self.registry.set_tags(run_id, tags)
-        return ReleaseOutcome(action, manifest, replaced, aliases, run_id, dict(details or {}))
+        if carried.decision == DROPPED:
+            log.warning("%s %s: %s", action, manifest.release_id, carried.reason)
+        return ReleaseOutcome(action, manifest, replaced, aliases, carried, run_id, dict(details or {}))
 
     def _check_registered(self, manifest: ReleaseManifest) -> None:
         for model in (manifest.champion, manifest.canary):

@@ -47,6 +47,7 @@ JOBS = {
     "edge_fleet_job",
     "start_shadow",
     "stop_shadow",
+    "shadow_report_job",
 }
 SENSORS = {
     "new_samples_sensor",
@@ -55,7 +56,7 @@ SENSORS = {
     "drift_sensor",
     "canary_watch_sensor",
 }
-SCHEDULES = {"weekly_retrain", "drift_report_hourly", "edge_fleet_schedule"}
+SCHEDULES = {"weekly_retrain", "drift_report_hourly", "edge_fleet_schedule", "shadow_report_hourly"}
 RESOURCES = {"object_store", "mlflow", "dataset_repo", "work_dir", "label_studio", "retrain_policy"}
 
 

@@ -272,3 +272,35 @@ def test_workflow_changes_nothing_it_cannot_finish(mlflow_registry: ModelRegistr
     with pytest.raises(ReleaseError, match="already live"):
         workflow.await_approval(model_version="m-v1", registered_version=version, mlflow_run_id=run_id)
     assert mlflow_registry.alias_version(CHALLENGER) is None
+
+
+def test_the_release_asset_says_which_shadow_the_live_manifest_carries(platform):
+    """An operator's shadow goes on through a release of another model, shows on a refusal, and
+    graduates (is dropped, with the reason in the metadata) when its own model ships."""
+    from maskops_assets.release.shadow import plan_shadow
+    from maskops_contracts import ModelRef
+
+    auto = {"release_policy": "auto", "canary_cameras": ["cam-a"]}
+    platform["candidate"]("m-v1", 0.60, None)
+    assert platform["run"]("retrain", auto).success
+    ledger = platform["ledger"]
+    shadow_ref = ModelRef("m-v9", "models/m-v9/model.onnx", "9" * 64)
+    ledger.publish(plan_shadow(ledger.current(), shadow_ref, cameras=("door",)))  # as start_shadow
+
+    platform["candidate"]("m-v2", 0.65, 0.60)
+    assert platform["run"]("retrain", auto).success
+    meta = platform["released"]()
+    assert (meta["canary"], meta["shadow"], meta["shadow_decision"]) == ("m-v2", "m-v9", "kept")
+    assert ledger.current().shadow.model_version == "m-v9"
+
+    platform["candidate"]("m-v3", 0.655, 0.65)  # refused: the live manifest, shadow included, stays
+    assert platform["run"]("retrain", auto).success
+    meta = platform["released"]()
+    assert (meta["decision"], meta["shadow"]) == (REFUSE, "m-v9")
+
+    platform["candidate"]("m-v9", 0.70, 0.60)
+    assert platform["run"]("retrain", auto).success
+    meta = platform["released"]()
+    assert (meta["canary"], meta["shadow"], meta["shadow_decision"]) == ("m-v9", "none", "dropped")
+    assert "shadow m-v9 of release" in meta["shadow_reason"] and "it is the canary" in meta["shadow_reason"]
+    assert ledger.current().shadow is None

@@ -1,6 +1,7 @@
 """Shadow mode upstream: ``shadow_report`` sums the cameras' shadow comparisons per camera (with a
 picture and a markdown table), and ``start_shadow`` / ``stop_shadow`` put a published candidate
-into the live manifest as its shadow and take it out, the release otherwise unchanged.
+into the live manifest as its shadow and take it out, the release otherwise unchanged;
+``shadow_report_hourly`` refreshes the report every hour.
 
 The comparisons are written exactly as an agent writes them (``edge_agent.telemetry``'s encoder
 under ``shadow_key``), with figures chosen by hand, so every verdict is known by construction.
@@ -185,3 +186,16 @@ def test_the_start_job_fails_with_the_reason(live: ReleaseLedger, store, dagster
     )
     assert not result.success
     assert live.current().shadow is None
+
+
+# ---------------------------------------------------------------------------- the hourly schedule
+def test_the_code_location_refreshes_the_shadow_report_hourly_by_default():
+    from maskops_assets.definitions import defs
+
+    repo = defs().get_repository_def()
+    schedule = repo.get_schedule_def("shadow_report_hourly")
+    assert schedule.cron_schedule == "25 * * * *" and schedule.execution_timezone == "UTC"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert schedule.job_name == "shadow_report_job"
+    job = repo.get_job("shadow_report_job")
+    assert {key.to_user_string() for key in job.asset_layer.selected_asset_keys} == {"shadow_report"}
