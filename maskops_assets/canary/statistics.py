@@ -15,7 +15,8 @@ Each signal is compared with a test, not a raw difference, and only with enough 
   detection an infinite change; a rise gets far more room, since finding what the champion misses
   is the improvement a retraining is for);
 - class mix: chi-square on the per-class counts and a total variation distance beyond
-  ``class_mix_shift``;
+  ``class_mix_shift``, only with ``class_mix_min_detections`` detections in each group (below it
+  there is no mix to compare: "not enough detections to compare", never a fault);
 - inference latency: canary p99 over ``latency_ratio`` times the control's;
 - errors: the canary cameras' frame errors per frame (agent status) over ``max_error_rate``.
 """
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from maskops_assets.canary.shadow_evidence import ShadowEvidence
 from maskops_assets.canary.thresholds import CanaryThresholds
 from maskops_contracts import ReleaseManifest
 from maskops_contracts.telemetry import CLASS_COUNT_COLUMNS
@@ -37,6 +39,8 @@ TOO_FEW_FRAMES = "too_few_frames"
 DEGRADED = "degraded"
 SOAKING = "soaking"
 HEALTHY = "healthy"
+#: how the class-mix rule says it had too few detections to compare (never a fault)
+NOT_ENOUGH_DETECTIONS = "not enough detections to compare"
 #: status -> what the watch asks for
 ACTIONS = {DEGRADED: "rollback", HEALTHY: "promote"}
 
@@ -99,6 +103,9 @@ class CanaryVerdict:
     thresholds: CanaryThresholds
     comparisons: tuple[Comparison, ...] = ()
     error_counts: ErrorCounts = field(default_factory=ErrorCounts)
+    #: what shadow mode measured of the canary's model; informational, never part of ``status``
+    #: (None: not looked up)
+    shadow: ShadowEvidence | None = None
 
     @property
     def action(self) -> str | None:
@@ -128,7 +135,20 @@ class CanaryVerdict:
             **{k: v for k, v in figures.items() if v is not None},
             "comparisons": [c.to_dict() for c in self.comparisons],
             "thresholds": self.thresholds.to_dict(),
+            **self._shadow_metadata(),
         }
+
+    def _shadow_metadata(self) -> dict[str, Any]:
+        if self.shadow is None:
+            return {}
+        out: dict[str, Any] = {
+            "shadow_evidence": self.shadow.line(),
+            "shadow_frames_compared": self.shadow.frames_compared,
+            "shadow": self.shadow.to_dict(),
+        }
+        if self.shadow.agreement is not None:
+            out["shadow_agreement"] = round(self.shadow.agreement, 4)
+        return out
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:
@@ -245,15 +265,16 @@ def compare_class_mix(canary: pd.DataFrame, control: pd.DataFrame, t: CanaryThre
         )
 
     a, b = counts(canary), counts(control)
-    if min(a.sum(), b.sum()) < t.min_test_samples:
+    need = t.class_mix_min_detections
+    if min(a.sum(), b.sum()) < need:
         return Comparison(
             "class_mix_tvd",
             None,
             None,
             None,
             False,
-            f"not tested: {int(a.sum())} canary / {int(b.sum())} control detections, "
-            f"{t.min_test_samples} needed per group",
+            f"{NOT_ENOUGH_DETECTIONS}: {int(a.sum())} canary / {int(b.sum())} control "
+            f"detections, {need} needed per group",
         )
     tvd = 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
     seen = (a + b) > 0
@@ -351,5 +372,9 @@ def judge(
         summary = (
             f"healthy so far; soaking {elapsed / 60:.0f} of {t.soak_minutes:g} min "
             f"({len(canary)} canary / {len(control)} control frames)"
+        )
+    if status != DEGRADED:
+        summary += "".join(
+            f"; {c.signal}: {c.note}" for c in comparisons if c.note.startswith(NOT_ENOUGH_DETECTIONS)
         )
     return CanaryVerdict(status=status, summary=summary, comparisons=comparisons, **common)

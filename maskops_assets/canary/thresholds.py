@@ -27,8 +27,12 @@ class CanaryThresholds:
     max(control mean, detections_floor) (the floor keeps a control that finds almost nothing, such as
     an old model on a new domain, from turning any detection into an infinite change; a rise is
     allowed far more room than a drop, since finding what the champion misses is what a retraining
-    is for). class_mix_shift: total variation distance of the class mix. latency_ratio:
-    canary p99 over control p99. max_error_rate: canary frame errors per frame."""
+    is for). class_mix_shift: total variation distance of the class mix. class_mix_min_detections:
+    detections per group (summed over the window) before the class mix is compared at all (a
+    control that finds almost nothing has no mix to compare: "not enough detections to compare",
+    not a fault). latency_ratio: canary p99 over control p99. max_error_rate: canary frame errors per
+    frame. shadow_hours: how far before the canary's release the watch looks for shadow comparisons
+    of the canary model, shown with each verdict as evidence that judges nothing (0: none read)."""
 
     min_frames: int = 200
     soak_minutes: float = 60.0
@@ -41,8 +45,10 @@ class CanaryThresholds:
     detections_rise: float = 10.0
     detections_floor: float = 1.0
     class_mix_shift: float = 0.2
+    class_mix_min_detections: int = 100
     latency_ratio: float = 2.0
     max_error_rate: float = 0.05
+    shadow_hours: float = 24.0
 
     ENV: ClassVar[dict[str, str]] = {
         "min_frames": "MASKOPS_CANARY_MIN_FRAMES",
@@ -56,8 +62,10 @@ class CanaryThresholds:
         "detections_rise": "MASKOPS_CANARY_DETECTIONS_RISE",
         "detections_floor": "MASKOPS_CANARY_DETECTIONS_FLOOR",
         "class_mix_shift": "MASKOPS_CANARY_CLASS_MIX_SHIFT",
+        "class_mix_min_detections": "MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS",
         "latency_ratio": "MASKOPS_CANARY_LATENCY_RATIO",
         "max_error_rate": "MASKOPS_CANARY_MAX_ERROR_RATE",
+        "shadow_hours": "MASKOPS_CANARY_SHADOW_HOURS",
     }
     #: variables that no longer exist -> what replaced them (setting one is an error, not a no-op)
     RETIRED_ENV: ClassVar[dict[str, str]] = {
@@ -83,8 +91,15 @@ class CanaryThresholds:
                 f"canary setting detections_floor ({self.ENV['detections_floor']}) must be > 0, "
                 f"got {self.detections_floor}"
             )
-        if self.min_frames < 1 or self.min_test_samples < 1:
-            raise ThresholdError("canary settings min_frames and min_test_samples must be at least 1")
+        if self.shadow_hours == float("inf"):
+            raise ThresholdError(
+                f"canary setting shadow_hours ({self.ENV['shadow_hours']}) must be a finite number of hours"
+            )
+        for name in ("min_frames", "min_test_samples", "class_mix_min_detections"):
+            if getattr(self, name) < 1:
+                raise ThresholdError(
+                    f"canary setting {name} ({self.ENV[name]}) must be at least 1, got {getattr(self, name)}"
+                )
 
     @property
     def soak(self) -> timedelta:
@@ -93,6 +108,10 @@ class CanaryThresholds:
     @property
     def window(self) -> timedelta:
         return timedelta(minutes=self.window_minutes)
+
+    @property
+    def shadow_lookback(self) -> timedelta:
+        return timedelta(hours=self.shadow_hours)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryThresholds:

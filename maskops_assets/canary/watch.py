@@ -4,17 +4,21 @@ The cursor remembers the release watched, the last status recorded and the actio
 A tick records a verdict only when the (release, status) pair changed, so "keep watching: too few
 frames" is visible once, not once a minute, and it requests at most one rollback or promotion per
 release: the run it started changes the live manifest, and the next release starts afresh.
+
+A verdict that is recorded also carries the shadow evidence of the canary's model (read only then,
+after the verdict is decided, so it cannot change it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 
 import pandas as pd
 
+from maskops_assets.canary.shadow_evidence import ShadowEvidence, evidence_window
 from maskops_assets.canary.statistics import CanaryVerdict, ErrorCounts, judge, split_groups
 from maskops_assets.canary.thresholds import CanaryThresholds
 from maskops_contracts import ReleaseManifest
@@ -106,9 +110,12 @@ def watch_once(
     *,
     now: datetime | None = None,
     read_errors: Callable[[ReleaseManifest], ErrorCounts] | None = None,
+    read_shadow: Callable[[str, datetime, datetime], ShadowEvidence] | None = None,
 ) -> WatchStep:
-    """One tick with the telemetry read by ``read_rows(since, until)`` and the error counts by
-    ``read_errors(manifest)`` (None: not recorded)."""
+    """One tick with the telemetry read by ``read_rows(since, until)``, the error counts by
+    ``read_errors(manifest)`` (None: not recorded) and, for a verdict that is recorded, the shadow
+    evidence by ``read_shadow(canary model_version, since, until)`` (None, or ``shadow_hours`` 0:
+    not looked up)."""
     early = before_judging(manifest, cursor)
     if early is not None:
         return early
@@ -116,4 +123,10 @@ def watch_once(
     rows = read_rows(since, until)
     errors = read_errors(manifest) if read_errors is not None else None
     verdict = judge(manifest, rows, since=since, until=until, thresholds=thresholds, errors=errors)
-    return after_judging(verdict, cursor, split_groups(rows, manifest))
+    step = after_judging(verdict, cursor, split_groups(rows, manifest))
+    if step.record and read_shadow is not None and thresholds.shadow_hours > 0:
+        evidence = read_shadow(
+            verdict.canary_model, *evidence_window(manifest, thresholds.shadow_lookback, until)
+        )
+        step = replace(step, verdict=replace(verdict, shadow=evidence))
+    return step

@@ -8,14 +8,16 @@ canary, park it as ``@challenger`` awaiting a person's approval, or refuse it (b
 ``min_improvement``); no run waits or fails for the lack of a person. A person approves by launching
 ``release_candidate`` with ``approved_by``. Every change of the live manifest, whoever made it
 (the release, ``promote_canary``, ``rollback_release``), is a materialization of
-``deployment_release`` whose metadata describes the live manifest. ``canary_watch_sensor`` judges the
-live canary from telemetry, records each verdict as a materialization of ``canary_verdict`` and
-launches ``rollback_release`` or ``promote_canary``.
+``deployment_release`` whose metadata describes the live manifest, its shadow included
+(``shadow``; for a change also ``shadow_decision`` / ``shadow_reason``: kept, dropped or set, and
+why). ``canary_watch_sensor`` judges the live canary from telemetry, records each verdict as a
+materialization of ``canary_verdict`` and launches ``rollback_release`` or ``promote_canary``.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 import os
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -23,6 +25,8 @@ from pydantic import Field
 
 from maskops_assets.canary.errors import error_counts
 from maskops_assets.canary.plot import plot_verdict
+from maskops_assets.canary.report import verdict_markdown
+from maskops_assets.canary.shadow_evidence import read_shadow_evidence
 from maskops_assets.canary.statistics import CanaryVerdict
 from maskops_assets.canary.thresholds import CanaryThresholds, ThresholdError
 from maskops_assets.canary.watch import WatchCursor, WatchStep, watch_once
@@ -248,12 +252,19 @@ def _decision_metadata(decision: ReleaseDecision) -> dict[str, Any]:
 
 def _live_metadata(live: ReleaseManifest | None) -> dict[str, Any]:
     if live is None:
-        return {"release_id": "none", "champion": "none", "canary": "none", "manifest_key": MANIFEST_KEY}
+        return {
+            "release_id": "none",
+            "champion": "none",
+            "canary": "none",
+            "shadow": "none",
+            "manifest_key": MANIFEST_KEY,
+        }
     return {
         "release_id": live.release_id,
         "previous_release_id": live.previous_release_id or "none",
         "champion": live.champion.model_version,
         "canary": live.canary.model_version if live.canary else "none",
+        "shadow": live.shadow.model_version if live.shadow else "none",
         "manifest_key": MANIFEST_KEY,
         "manifest": dg.MetadataValue.json(live.to_dict()),
     }
@@ -373,7 +384,8 @@ def _watch_interval() -> int:
     description="Compares the live canary's cameras with the control cameras over the same window "
     "(Mann-Whitney U, chi-square, latency p99, error rate; minimum sample per group); rolls back a "
     "degraded canary and promotes one healthy for the soak period. Each verdict is a "
-    "materialization of canary_verdict. Settings: MASKOPS_CANARY_* variables.",
+    "materialization of canary_verdict, with the shadow comparisons of the canary's model as "
+    "evidence that judges nothing. Settings: MASKOPS_CANARY_* variables.",
 )
 def canary_watch_sensor(
     context: dg.SensorEvaluationContext,
@@ -393,6 +405,7 @@ def canary_watch_sensor(
         lambda since, until: read_window(store, since, until).rows,
         thresholds,
         read_errors=lambda manifest: error_counts(store, manifest),
+        read_shadow=partial(read_shadow_evidence, store),
     )
     events = []
     if step.record and step.verdict is not None:
@@ -432,6 +445,7 @@ def _verdict_event(
         for k, v in verdict.metadata().items()
     }
     metadata["requested"] = JOB_OF_ACTION.get(verdict.action or "", "nothing (keep watching)")
+    metadata["report"] = dg.MetadataValue.md(verdict_markdown(verdict))
     metadata.update(_verdict_picture(context, step, mlflow, work_dir))
     return dg.AssetMaterialization(
         asset_key=CANARY_VERDICT_ASSET, description=verdict.summary[:2000], metadata=metadata

@@ -16,10 +16,11 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from edge_agent.telemetry import rows_to_parquet
+from edge_agent.telemetry import rows_to_parquet, shadow_rows_to_parquet
+from maskops_assets.canary.shadow_evidence import read_shadow_evidence
 from maskops_assets.canary.statistics import DEGRADED, HEALTHY, SOAKING, TOO_FEW_FRAMES, judge
 from maskops_assets.canary.thresholds import CanaryThresholds, ThresholdError
-from maskops_assets.canary.watch import WatchCursor
+from maskops_assets.canary.watch import WatchCursor, watch_once
 from maskops_assets.constants import TRIGGER_REASON_TAG, TRIGGER_TAG
 from maskops_assets.defs import release as release_defs
 from maskops_assets.monitoring.telemetry_window import read_window
@@ -35,6 +36,8 @@ from maskops_contracts import (
     TelemetryRow,
     telemetry_key,
 )
+from maskops_contracts.keys import shadow_key
+from maskops_contracts.telemetry import ShadowRow
 
 CANARY_CAMERAS = ("cam-c1", "cam-c2")
 CONTROL_CAMERAS = ("cam-a1", "cam-a2")
@@ -268,9 +271,10 @@ def test_latency_and_the_split_by_the_manifest(watch):
     assert latency.signal == "latency_p99_ms" and latency.canary / latency.control > 2.0
 
 
-def counted(n: int, detections: list[int]) -> list[dict]:
-    """``frames(n)`` with the detections per frame cycling through ``detections`` (class counts and
-    confidences follow: a frame with no detection has confidence 0, as the agent writes it)."""
+def counted(n: int, detections: list[int], label: str = "with_mask") -> list[dict]:
+    """``frames(n)`` with the detections per frame cycling through ``detections``, every one of class
+    ``label`` (class counts and confidences follow: a frame with no detection has confidence 0, as
+    the agent writes it)."""
     out = []
     for i, v in enumerate(frames(n)):
         k = detections[i % len(detections)]
@@ -278,7 +282,7 @@ def counted(n: int, detections: list[int]) -> list[dict]:
             {
                 **v,
                 "num_detections": k,
-                "class_counts": {"with_mask": k},
+                "class_counts": {label: k},
                 "mean_confidence": v["mean_confidence"] if k else 0.0,
                 "min_confidence": v["min_confidence"] if k else 0.0,
             }
@@ -382,3 +386,235 @@ def test_the_watch_is_on_by_default_and_targets_the_release_jobs(monkeypatch):
     monkeypatch.setenv("MASKOPS_CANARY_WATCH_INTERVAL_S", "often")
     with pytest.raises(ValueError, match="MASKOPS_CANARY_WATCH_INTERVAL_S must be a whole number"):
         release_defs._watch_interval()
+
+
+# --- class mix: a floor of detections per group ------------------------------------------------
+
+
+def write_mix(watch, canary: list[int], control: list[int], canary_label: str, control_label: str) -> None:
+    """Every canary frame cycles ``canary`` detections of ``canary_label``, every control frame
+    ``control`` detections of ``control_label`` (two cameras a group, FRAMES_PER_CAMERA each)."""
+    end = datetime.now(UTC) - timedelta(seconds=5)
+    for camera in CONTROL_CAMERAS:
+        values = counted(FRAMES_PER_CAMERA, control, control_label)
+        write_telemetry(watch["store"], camera, "m-v1", values, end)
+    for camera in CANARY_CAMERAS:
+        values = counted(FRAMES_PER_CAMERA, canary, canary_label)
+        write_telemetry(watch["store"], camera, "m-v2", values, end)
+
+
+def test_a_class_mix_below_the_floor_is_not_compared_and_not_rolled_back(watch, monkeypatch):
+    """The demo's case for the class mix: the control finds a face in one frame of ten (30
+    detections over 300 frames, all labelled without_mask), the canary 2 to 4 per frame labelled
+    with_mask: the mixes could not differ more (distance 1.0), but 30 control detections are under
+    the floor of 100, so the rule says so and judges nothing; the healthy canary is promoted. With
+    the floor lowered to 30 the same rows are compared, and that shift rolls the canary back."""
+    watch["release"](timedelta(minutes=20))
+    write_mix(
+        watch, canary=[2, 3, 4], control=[1] + [0] * 9, canary_label="with_mask", control_label="without_mask"
+    )
+    monkeypatch.setenv("MASKOPS_CANARY_SOAK_MINUTES", "10")
+    result = watch["tick"]()
+    (request,) = result.run_requests
+    assert request.job_name == "promote_canary"
+    verdict = verdict_of(result)
+    assert verdict["status"] == HEALTHY
+    (mix,) = [c for c in verdict["comparisons"] if c["signal"] == "class_mix_tvd"]
+    assert not mix["degraded"] and mix["p_value"] is None
+    assert mix["note"] == (
+        "not enough detections to compare: 900 canary / 30 control detections, 100 needed per group"
+    )
+    assert "class_mix_tvd: not enough detections to compare" in verdict["summary"]
+    assert "not enough detections to compare" in verdict["report"]
+
+    monkeypatch.setenv("MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS", "30")
+    lowered = watch["tick"]()
+    assert lowered.run_requests[0].job_name == "rollback_release"
+    verdict = verdict_of(lowered)
+    assert verdict["status"] == DEGRADED and verdict["class_mix_tvd_canary"] == pytest.approx(1.0)
+    assert "class_mix_tvd" in verdict["summary"]
+
+
+def test_a_class_mix_shift_above_the_floor_still_rolls_back(watch):
+    """300 detections a group, every canary one with_mask and every control one without_mask:
+    over the floor, distance 1.0 > 0.2, chi-square p < alpha: degraded."""
+    manifest = watch["release"](timedelta(minutes=20))
+    write_mix(watch, canary=[1], control=[1], canary_label="with_mask", control_label="without_mask")
+    end = datetime.now(UTC)
+    rows = read_window(watch["store"], end - timedelta(hours=1), end).rows
+    verdict = judge(manifest, rows, since=end - timedelta(hours=1), until=end, thresholds=CanaryThresholds())
+    (mix,) = [c for c in verdict.comparisons if c.signal == "class_mix_tvd"]
+    assert mix.degraded and mix.canary == pytest.approx(1.0) and mix.p_value < 1e-6
+    assert verdict.status == DEGRADED and [c.signal for c in verdict.comparisons if c.degraded] == [
+        "class_mix_tvd"
+    ]
+    # the same mix on both sides, over the floor: compared, and healthy
+    (alike,) = [
+        c
+        for c in judge(
+            manifest,
+            rows.assign(count_with_mask=rows["num_detections"], count_without_mask=0),
+            since=end - timedelta(hours=1),
+            until=end,
+            thresholds=CanaryThresholds(),
+        ).comparisons
+        if c.signal == "class_mix_tvd"
+    ]
+    assert alike.canary == 0.0 and not alike.degraded
+
+
+def test_class_mix_floor_and_shadow_hours_settings_name_the_variable_when_wrong(watch, monkeypatch):
+    assert CanaryThresholds().class_mix_min_detections == 100
+    assert CanaryThresholds.from_env(
+        {"MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS": "40", "MASKOPS_CANARY_SHADOW_HOURS": "6"}
+    ) == CanaryThresholds(class_mix_min_detections=40, shadow_hours=6.0)
+    for raw in ("many", "2.5"):
+        with pytest.raises(
+            ThresholdError, match=r"\$MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS .* must be an integer"
+        ):
+            CanaryThresholds.from_env({"MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS": raw})
+    with pytest.raises(ThresholdError, match=r"MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS\) must be at least 1"):
+        CanaryThresholds.from_env({"MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS": "0"})
+    with pytest.raises(ThresholdError, match=r"MASKOPS_CANARY_SHADOW_HOURS\) must be >= 0"):
+        CanaryThresholds.from_env({"MASKOPS_CANARY_SHADOW_HOURS": "-1"})
+    with pytest.raises(ThresholdError, match=r"MASKOPS_CANARY_SHADOW_HOURS\) must be a finite"):
+        CanaryThresholds.from_env({"MASKOPS_CANARY_SHADOW_HOURS": "inf"})
+    # the sensor says so rather than judging with a setting it could not read
+    watch["release"](timedelta(minutes=20))
+    monkeypatch.setenv("MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS", "few")
+    result = watch["tick"]()
+    assert not result.run_requests and not result.asset_events
+    assert "not configured correctly" in skipped(result)
+    assert "MASKOPS_CANARY_CLASS_MIX_MIN_DETECTIONS" in skipped(result)
+
+
+# --- shadow evidence: what shadow mode measured of the canary's model -------------------------
+
+
+def shadow_row(camera: str, ts: datetime, shadow_model: str, *, agree: bool) -> ShadowRow:
+    """One frame where the champion found two faces and the shadow one, on top of the first: the
+    same class (``agree``) or with_mask called without_mask."""
+    return ShadowRow(
+        camera_id=camera,
+        ts=ts,
+        model_version="m-v1",
+        shadow_model_version=shadow_model,
+        champion_boxes=2,
+        shadow_boxes=1,
+        matched=1,
+        class_agreed=1 if agree else 0,
+        champion_only=1,
+        shadow_only=0,
+        mean_confidence_delta=0.1,
+        class_mismatches={} if agree else {"with_mask": 1},
+    )
+
+
+def put_shadow(store, rows: list[ShadowRow], batch: str) -> None:
+    """As an agent stores them: the edge's encoder under ``shadow_key``."""
+    key = shadow_key(rows[0].camera_id, rows[0].ts, batch)
+    store.put_bytes(key, shadow_rows_to_parquet(rows), "application/vnd.apache.parquet")
+
+
+def shadowed_before_release(watch, manifest: ReleaseManifest, *, agree: bool) -> datetime:
+    """m-v2 shadowed on cam-a1 (3 frames) and cam-c1 (2 frames) two hours before its release, with
+    rows the evidence must leave out: another shadow model, and m-v2 a day and more before."""
+    start = manifest.created_at - timedelta(hours=2)
+    a1 = [shadow_row("cam-a1", start + timedelta(minutes=m), "m-v2", agree=agree) for m in (0, 1, 2)]
+    c1 = [shadow_row("cam-c1", start + timedelta(minutes=m), "m-v2", agree=agree) for m in (5, 10)]
+    put_shadow(watch["store"], a1, "s-a1")
+    put_shadow(watch["store"], c1, "s-c1")
+    put_shadow(watch["store"], [shadow_row("cam-a2", start, "m-v9", agree=True)], "s-other-model")
+    old = manifest.created_at - timedelta(hours=30)
+    put_shadow(watch["store"], [shadow_row("cam-a2", old, "m-v2", agree=True)], "s-too-old")
+    return start
+
+
+def test_the_verdict_carries_the_shadow_evidence_of_the_canary_model(watch):
+    manifest = watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA)
+    start = shadowed_before_release(watch, manifest, agree=False)
+    broken = shadow_key("cam-a1", start, "s-broken")
+    watch["store"].put_bytes(broken, b"not parquet", "application/vnd.apache.parquet")
+    result = watch["tick"]()
+    verdict = verdict_of(result)
+    assert verdict["status"] == SOAKING
+    assert verdict["shadow_frames_compared"] == 5
+    assert verdict["shadow_agreement"] == 0.0  # every matched box named otherwise, and kept informational
+    shadow = verdict["shadow"]
+    assert shadow["model_version"] == "m-v2" and shadow["compared_with"] == ["m-v1"]
+    assert shadow["window"] == f"{start.isoformat()} .. {(start + timedelta(minutes=10)).isoformat()}"
+    searched_from = manifest.created_at - timedelta(hours=24)
+    assert shadow["searched"].startswith(searched_from.isoformat())
+    a1, c1 = shadow["cameras"]
+    assert (a1["camera_id"], a1["frames_compared"], a1["agreement"], a1["class_agreement"]) == (
+        "cam-a1",
+        3,
+        0.0,
+        0.0,
+    )
+    assert (c1["camera_id"], c1["frames_compared"], c1["class_mismatches"]) == ("cam-c1", 2, {"with_mask": 2})
+    assert verdict["shadow_evidence"].startswith(
+        "5 frames of m-v2 as shadow compared with m-v1 on 2 camera(s)"
+    )
+    assert "judges nothing" in verdict["shadow_evidence"]
+    report = verdict["report"]
+    assert "### Shadow evidence for m-v2" in report
+    assert "| cam-a1 | m-v2 | 3 | 0 | 0.000 | 0.000 | +0.100 | 3 | 0 | with_mask: 3 |" in report
+    assert shadow["unreadable_files"][0].startswith(broken) and f"could not be read: {broken}" in report
+    assert Path(verdict["picture_file"]).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_without_shadow_rows_of_the_canary_model_the_verdict_says_none(watch, monkeypatch):
+    manifest = watch["release"](timedelta(minutes=20))
+    watch["traffic"](FRAMES_PER_CAMERA)
+    put_shadow(
+        watch["store"],
+        [shadow_row("cam-a1", manifest.created_at - timedelta(hours=1), "m-v9", agree=True)],
+        "s-other-model",
+    )
+    verdict = verdict_of(watch["tick"]())
+    assert verdict["shadow_frames_compared"] == 0 and "shadow_agreement" not in verdict
+    assert verdict["shadow_evidence"].startswith("none: no shadow comparisons of m-v2 between")
+    assert verdict["shadow"]["cameras"] == [] and verdict["shadow"]["window"] is None
+    assert "none: no shadow comparisons of m-v2" in verdict["report"]
+    # shadow_hours 0: not looked up at all
+    monkeypatch.setenv("MASKOPS_CANARY_SHADOW_HOURS", "0")
+    watch["release"](timedelta(minutes=25))
+    verdict = verdict_of(watch["tick"]())
+    assert "shadow_evidence" not in verdict and "Shadow evidence" not in verdict["report"]
+
+
+@pytest.mark.parametrize(
+    ("canary_shift", "soak", "agree", "action"),
+    [
+        (0.0, timedelta(hours=2), False, "promote"),  # healthy, past soak: total disagreement promotes
+        (-0.3, timedelta(minutes=20), True, "rollback"),  # degraded: full agreement rolls back
+    ],
+)
+def test_the_shadow_evidence_changes_no_verdict(watch, canary_shift, soak, agree, action):
+    """The same telemetry judged with and without the evidence: the same verdict, action and cursor."""
+    manifest = watch["release"](soak)
+    watch["traffic"](FRAMES_PER_CAMERA, canary_shift=canary_shift)
+    shadowed_before_release(watch, manifest, agree=agree)
+    store = watch["store"]
+    thresholds = CanaryThresholds()
+
+    def read_rows(since, until):
+        return read_window(store, since, until).rows
+
+    now = datetime.now(UTC)
+    plain = watch_once(manifest, WatchCursor(), read_rows, thresholds, now=now)
+    shown = watch_once(
+        manifest,
+        WatchCursor(),
+        read_rows,
+        thresholds,
+        now=now,
+        read_shadow=lambda model, since, until: read_shadow_evidence(store, model, since, until),
+    )
+    assert plain.verdict.shadow is None and shown.verdict.shadow.frames_compared == 5
+    assert shown.verdict.shadow.agreement == (1 / 2 if agree else 0.0)
+    assert replace(shown.verdict, shadow=None) == plain.verdict
+    assert shown.action == plain.action == action and shown.cursor == plain.cursor
+    assert shown.skip_reason == plain.skip_reason
