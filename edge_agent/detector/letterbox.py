@@ -13,6 +13,7 @@ is what ultralytics' own predictor does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -33,19 +34,22 @@ class LetterboxInfo:
     width: int
     height: int
 
-    def to_original(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        """Map (N, 4) xyxy boxes in model-input pixels to frame pixels, clipped to the frame."""
-        out = np.asarray(boxes_xyxy, dtype=np.float32).copy()
-        xs, ys = out[:, 0::2], out[:, 1::2]  # views: x1, x2 and y1, y2
-        xs -= self.pad_left
-        ys -= self.pad_top
-        out /= self.scale
-        np.clip(xs, 0, self.width, out=xs)
-        np.clip(ys, 0, self.height, out=ys)
-        return out
+    def box_to_original(self, box: Sequence[float]) -> tuple[float, float, float, float]:
+        """Map one [x1, y1, x2, y2] box in model-input pixels to frame pixels, clipped to the frame
+        (plain floats: a camera frame has a handful of boxes, each cheaper than a numpy call)."""
+        scale, left, top = self.scale, self.pad_left, self.pad_top
+        x1, x2 = ((v - left) / scale for v in (box[0], box[2]))
+        y1, y2 = ((v - top) / scale for v in (box[1], box[3]))
+        return (
+            min(max(x1, 0.0), self.width),
+            min(max(y1, 0.0), self.height),
+            min(max(x2, 0.0), self.width),
+            min(max(y2, 0.0), self.height),
+        )
 
     def to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
-        """The inverse of ``to_original`` (without clipping): frame pixels to model-input pixels."""
+        """The inverse of ``box_to_original`` (without clipping) for (N, 4) boxes: frame pixels to
+        model-input pixels."""
         out = np.asarray(boxes_xyxy, dtype=np.float32).copy()
         out *= self.scale
         out[:, 0::2] += self.pad_left

@@ -185,7 +185,7 @@ class YoloDetector:
             return self.input_shape_for(min(frame_sizes))
         return self.imgsz, self.imgsz
 
-    def _resolve_classes(self, probe: tuple[int, int]) -> tuple[np.ndarray, tuple[str, ...]]:
+    def _resolve_classes(self, probe: tuple[int, int]) -> tuple[list[int], tuple[str, ...]]:
         """Which output column holds each of CLASS_NAMES; checked with one dummy pass."""
         height, width = probe
         try:
@@ -209,8 +209,7 @@ class YoloDetector:
                 f"{list(CLASS_NAMES)}; train with these names",
             )
         # Contract order for class_probs, whatever order the model was trained in.
-        order = np.asarray([names.index(name) for name in CLASS_NAMES], dtype=np.int64)
-        return order, CLASS_NAMES
+        return [names.index(name) for name in CLASS_NAMES], CLASS_NAMES
 
     def warmup(self, n: int = 2, frame_sizes: frozenset[tuple[int, int]] | None = None) -> None:
         """Run ``n`` grey frames of each size in ``frame_sizes`` (default: a square ``imgsz``), so
@@ -258,23 +257,20 @@ class YoloDetector:
             max_detections=self.cfg.max_detections,
         )
         detections: list[Detection] = []
-        if not len(raw):
-            return detections
-        scores = raw.scores[:, self._column_order]
-        boxes = info.to_original(raw.boxes).tolist()
-        probs = normalise_scores(scores).tolist()
-        top = scores.argmax(axis=1).tolist()
-        conf = scores.max(axis=1).tolist()
-        for box, p, cls, c in zip(boxes, probs, top, conf, strict=True):
+        order = self._column_order
+        for box, model_scores in zip(raw.boxes, raw.scores, strict=True):
+            x1, y1, x2, y2 = info.box_to_original(box)
             # A box entirely in the padding collapses when clipped to the frame: nothing to report.
-            if box[2] - box[0] < 1e-3 or box[3] - box[1] < 1e-3:
+            if x2 - x1 < 1e-3 or y2 - y1 < 1e-3:
                 continue
+            scores = [model_scores[i] for i in order]  # contract order
+            confidence = max(scores)
             detections.append(
                 Detection(
-                    box=tuple(box),
-                    class_name=self.class_names[cls],
-                    confidence=min(1.0, max(0.0, c)),
-                    class_probs=tuple(min(1.0, max(0.0, v)) for v in p),
+                    box=(x1, y1, x2, y2),
+                    class_name=self.class_names[scores.index(confidence)],
+                    confidence=min(1.0, max(0.0, confidence)),
+                    class_probs=tuple(min(1.0, max(0.0, p)) for p in normalise_scores(scores)),
                 )
             )
         return detections

@@ -27,7 +27,8 @@ def test_letterbox_keeps_aspect_and_centres(height, width):
 def test_boxes_round_trip_between_frame_and_input():
     _, info = letterbox(np.zeros((480, 640, 3), np.uint8), 320)
     frame_boxes = np.array([[10, 20, 110, 220], [500, 300, 639, 479]], dtype=np.float32)
-    np.testing.assert_allclose(info.to_original(info.to_input(frame_boxes)), frame_boxes, atol=1e-3)
+    back = [info.box_to_original(box) for box in info.to_input(frame_boxes).tolist()]
+    np.testing.assert_allclose(back, frame_boxes, atol=1e-3)
     # 640x480 -> scale 0.5, 80 px of vertical padding split 40/40.
     np.testing.assert_allclose(info.to_input(frame_boxes[:1]), [[5, 50, 55, 150]])
 
@@ -45,8 +46,7 @@ def test_content_pixel_lands_where_the_inverse_says():
 
 def test_boxes_in_padding_are_clipped_to_the_frame():
     _, info = letterbox(np.zeros((100, 200, 3), np.uint8), 64)
-    clipped = info.to_original(np.array([[-5, 0, 70, 10]], np.float32))
-    assert clipped.tolist() == [[0.0, 0.0, 200.0, 0.0]]
+    assert info.box_to_original([-5, 0, 70, 10]) == (0.0, 0.0, 200.0, 0.0)
 
 
 def test_input_tensor_is_rgb_nchw_unit_range():
@@ -81,7 +81,7 @@ def test_letterbox_into_a_rectangle_centres_with_little_padding():
     assert (boxed[8:248] == 200).all()
     frame_box = np.array([[100, 50, 300, 400]], np.float32)
     np.testing.assert_allclose(info.to_input(frame_box), [[50, 33, 150, 208]])
-    np.testing.assert_allclose(info.to_original(info.to_input(frame_box)), frame_box, atol=1e-3)
+    np.testing.assert_allclose([info.box_to_original(info.to_input(frame_box)[0])], frame_box, atol=1e-3)
 
 
 def test_fit_input_shape_refuses_an_empty_frame():

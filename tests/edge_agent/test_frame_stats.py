@@ -75,3 +75,30 @@ def test_telemetry_row_without_detections_has_zero_confidences():
     row = telemetry_row(frame, compute_frame_stats(frame.image), DetectionResult([], 1.0), "v1")
     assert (row.num_detections, row.mean_confidence, row.min_confidence) == (0, 0.0, 0.0)
     assert (row.runtime, row.precision) == (None, None)  # not given: no detector ran it
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_statistics_equal_their_numpy_definitions(seed):
+    """Each figure is what its definition gives in float64 numpy, on a natural-looking image
+    (smooth gradients plus noise) and at an odd size, so any shortcut in computing them must
+    give the same numbers."""
+    rng = np.random.default_rng(seed)
+    h, w = 187, 253
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy) * 127 / (h + w)], axis=2)
+    image = np.clip(base + rng.normal(0, 25, (h, w, 3)), 0, 255).astype(np.uint8)
+    stats = compute_frame_stats(image)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float64)
+    laplacian = cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F)
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
+    expected = {
+        "brightness": grey.mean(),
+        "contrast": grey.std(),
+        "blur": laplacian.var(),
+        "mean_b": image[:, :, 0].astype(np.float64).mean(),
+        "mean_g": image[:, :, 1].astype(np.float64).mean(),
+        "mean_r": image[:, :, 2].astype(np.float64).mean(),
+        "saturation": hsv[:, :, 1].astype(np.float64).mean(),
+    }
+    for name, value in expected.items():
+        assert getattr(stats, name) == pytest.approx(value, rel=1e-9, abs=1e-9), name
