@@ -59,6 +59,7 @@ from edge_agent.detector.types import Detector, DetectorConfig, ModelLoadError
 from edge_agent.detector.variants import model_file
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
+from edge_agent.priority import run_at_nice
 from edge_agent.shadow import ActiveShadow, ShadowConfig, ShadowSlot
 from edge_agent.transport import Transport, TransportError, write_atomic
 from maskops_contracts import MANIFEST_KEY, ContractError, ModelRef, ReleaseManifest, sha256_file
@@ -172,7 +173,6 @@ class ModelRefused(Exception):
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
         super().__init__(message)
-
 
 
 class ModelSync:
@@ -595,7 +595,18 @@ class ModelSync:
 
     def _load(self, ref: ModelRef, path: Path, *, shadow: bool = False) -> Detector:
         """Load ``ref`` from ``path`` at a precision the release measured on this agent's runtime
-        (a shadow model on ``ShadowConfig.threads`` and one stream: it runs one frame at a time)."""
+        (a shadow model on ``ShadowConfig.threads`` and one stream: it runs one frame at a time; it
+        is loaded and warmed up at the shadow's nice value, which the runtime's threads inherit)."""
+        if shadow:
+            detector = run_at_nice(
+                self.shadow_cfg.nice, lambda: self._load_checked(ref, path, shadow=True), name="shadow-load"
+            )
+        else:
+            detector = self._load_checked(ref, path, shadow=False)
+        (self._shadow_loaded if shadow else self._loaded)[(ref.model_version, ref.sha256)] = detector
+        return detector
+
+    def _load_checked(self, ref: ModelRef, path: Path, *, shadow: bool) -> Detector:
         measured = ref.measured_precisions(resolve_runtime(self.detector_cfg.runtime))
         cfg = self.detector_cfg
         if shadow:
@@ -617,7 +628,6 @@ class ModelSync:
                 f"model has classes {list(detector.class_names)}, the manifest says {list(ref.class_names)}",
             )
         self._warmup(detector)
-        (self._shadow_loaded if shadow else self._loaded)[(ref.model_version, ref.sha256)] = detector
         return detector
 
     def _warmup(self, detector: Detector) -> None:
@@ -661,8 +671,10 @@ class ModelSync:
             if not isinstance(entry, dict):
                 continue
             for ref in (entry, entry.get("previous")):
-                if isinstance(ref, dict) and isinstance(ref.get("model_version"), str) and isinstance(
-                    ref.get("sha256"), str
+                if (
+                    isinstance(ref, dict)
+                    and isinstance(ref.get("model_version"), str)
+                    and isinstance(ref.get("sha256"), str)
                 ):
                     keep.add(self._dir_name(ref["model_version"], ref["sha256"]))
         if manifest.canary is not None:

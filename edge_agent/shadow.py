@@ -36,6 +36,7 @@ from edge_agent.frames import Frame
 from edge_agent.logs import OnceLogger, log_event
 from edge_agent.metrics import AgentMetrics
 from edge_agent.outbox import Outbox
+from edge_agent.priority import lower_this_thread
 from edge_agent.sample_package import package_sample
 from edge_agent.sampler import Sampler, SamplerConfig
 from edge_agent.shadow_compare import FrameComparison, compare_detections
@@ -58,7 +59,10 @@ class ShadowConfig(BaseModel):
     models do not agree on, over every box either found) reaches this is kept as a sample, within
     ``max_samples_per_minute`` / ``max_samples_per_hour``. sample_priority: a kept frame's outbox
     priority is this times its disagreement: below the camera's own samples by default, so a full
-    outbox evicts shadow samples first.
+    outbox evicts shadow samples first. nice: the nice value the shadow model is loaded and run at
+    (Linux; ``edge_agent.priority``), 19 by default: on a box the cameras keep busy it gets only the
+    CPU they leave, and its frames are dropped and counted rather than slowing a camera down; 0
+    runs it at the cameras' priority.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -70,6 +74,7 @@ class ShadowConfig(BaseModel):
     max_samples_per_minute: int | None = Field(2, ge=0)
     max_samples_per_hour: int | None = Field(30, ge=0)
     sample_priority: float = Field(0.1, ge=0.0, le=1.0)
+    nice: int = Field(19, ge=0, le=19)
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,11 @@ class FrameShare:
 
 @dataclass
 class ShadowCounters:
-    """What one camera's shadow worker did since the agent started, and the figures it summed."""
+    """What one camera's shadow worker did with one shadow model (``shadow``: its model version
+    and sha256) since it started comparing it, and the figures it summed. A release naming
+    another shadow model starts new counters, so the agreement is always one model's."""
 
+    shadow: tuple[str, str] | None = None
     offered: int = 0
     compared: int = 0
     dropped: int = 0
@@ -248,6 +256,8 @@ class ShadowWorker:
         if which != self._share_of:
             self._share_of = which
             self._share.reset()
+            with self._lock:  # another shadow model: its own counts and agreement
+                self.counters = ShadowCounters(shadow=which)
         if not self._share.take(shadow.frame_share):
             return False
         with self._lock:
@@ -265,6 +275,7 @@ class ShadowWorker:
 
     # ------------------------------------------------------------ shadow thread
     def _run(self) -> None:
+        lower_this_thread(self.cfg.nice)  # the shadow gets the CPU the cameras leave
         while True:
             try:
                 job = self._queue.get(timeout=0.5)
@@ -279,7 +290,7 @@ class ShadowWorker:
                 self.compare(job)
             except Exception as err:  # a shadow failure is the shadow's: counted, logged once
                 with self._lock:
-                    self.counters.failed += 1
+                    self._counters_of(job).failed += 1
                 self._failed.inc()
                 self._once.log(
                     logging.ERROR,
@@ -315,7 +326,7 @@ class ShadowWorker:
             )
         )
         with self._lock:
-            self.counters.add(comparison)
+            self._counters_of(job).add(comparison)
         self._compared.inc()
         # a frame the camera kept already goes to labelling (and a sample's key is its content:
         # keeping it again would replace the camera's record of why it kept it)
@@ -333,8 +344,15 @@ class ShadowWorker:
         )
         if self.outbox.enqueue("sample", parts, keep.priority):
             with self._lock:
-                self.counters.samples_kept += 1
+                self._counters_of(job).samples_kept += 1
             self._samples_kept.inc()
+
+    def _counters_of(self, job: _Job) -> ShadowCounters:
+        """The counters of the job's shadow model (hold ``_lock``): the current ones, or, for a
+        frame queued before a release changed the shadow, ones that are counted nowhere."""
+        if self.counters.shadow == (job.shadow.model_version, job.shadow.sha256):
+            return self.counters
+        return ShadowCounters()
 
     # ------------------------------------------------------------ health
     def health(self) -> dict[str, object] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from edge_agent.frames import Frame
 from edge_agent.metrics import AgentMetrics
 from edge_agent.model_sync import ModelHolder, ModelSync, ModelSyncConfig
 from edge_agent.outbox import Outbox, OutboxConfig
+from edge_agent.priority import thread_nice
 from edge_agent.shadow import SHADOW_RULE, FrameShare, ShadowConfig, ShadowSlot, ShadowWorker
 from edge_agent.telemetry import TelemetryBatcher, TelemetryConfig, shadow_batcher
 from edge_agent.transport import LocalDirTransport
@@ -216,6 +218,9 @@ def test_a_blocked_shadow_costs_the_camera_no_frame_and_its_dropped_frames_are_c
     worker = r.workers["cam-a"]
     r.run("cam-a", 200)  # returns although the shadow model has not finished a single frame
     assert not release.is_set()
+    assert blocked.started.wait(60)  # the shadow thread runs (at the shadow's nice value, on Linux)
+    if sys.platform.startswith("linux"):
+        assert thread_nice(worker.shadow._thread.native_id) == ShadowConfig().nice == 19
     counters = worker.shadow.counters
     # the camera: every frame analysed and reported, as without a shadow
     assert worker.counters.frames_analysed == 200
@@ -270,3 +275,22 @@ def test_stopping_does_not_wait_forever_for_a_shadow_model_that_never_returns(ri
     release.set()
     shadow._thread.join(30)
     assert not shadow._thread.is_alive()
+
+
+def test_a_new_shadow_model_starts_its_own_counts(rig):
+    """Counts and agreement are one shadow model's: a release naming another starts them anew, and
+    a frame queued for the old model before the change is counted for neither."""
+    r = rig(CHAMPION, cameras=("cam-a",), same_file=True)
+    r.run("cam-a", 5)
+    slot = r.slots["cam-a"]
+    slot.set(dataclasses.replace(slot.current(), model_version="v3", sha256="3" * 64))
+    worker = r.workers["cam-a"]
+    for i in range(5, 12):
+        worker.process(frame("cam-a", i))
+    r.stop()
+    counters = worker.shadow.counters
+    assert counters.shadow == ("v3", "3" * 64)
+    assert counters.offered == 7 and counters.compared + counters.dropped == 7
+    assert counters.compared == len([row for row in r.shadow_rows if row.shadow_model_version == "v3"])
+    health = worker.health()["shadow"]
+    assert health["model_version"] == "v3" and health["frames_offered"] == 7
