@@ -23,7 +23,10 @@ SCALES = {"demo": DemoSettings(), "ci": DemoSettings.ci(Path("/tmp/x"))}
 
 @pytest.fixture(scope="module")
 def retrain_job():
-    return build_definitions().resolve_job_def(RETRAIN_JOB)
+    # Loading definitions reads the current instance's defs-state storage: under an instance of its
+    # own the load cannot meet one an earlier test left behind and disposed (a test-order failure).
+    with dg.instance_for_test():
+        return build_definitions().resolve_job_def(RETRAIN_JOB)
 
 
 @pytest.mark.parametrize("scale", SCALES)
