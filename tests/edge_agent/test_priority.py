@@ -122,5 +122,7 @@ def test_a_shadow_model_loaded_at_a_lower_priority_runs_on_threads_of_that_prior
     seen = json.loads(run.stdout.strip().splitlines()[-1])
     assert seen["started"], "loading the shadow model started no thread"
     assert set(seen["started"].values()) == {LOWEST}
-    assert seen["after"] == seen["started"] and seen["found"] == 1  # no new thread for the pass
+    # the pass ran and started no thread; the runtime's threads live on (the loading thread may
+    # have ended meanwhile)
+    assert seen["found"] == 1 and seen["after"] and seen["after"].items() <= seen["started"].items()
     assert seen["own"] == 0 or seen["own"] < LOWEST  # the process itself keeps its priority
