@@ -172,7 +172,7 @@ class EdgeAgent:
                     "samples_kept": w.counters.samples_kept,
                     "analysing_s": round(w.analysing_s, 3),
                     "status": w.state,
-                    **({"shadow": w.shadow.health()} if w.shadow is not None and w.shadow.health() else {}),
+                    **({"shadow": shadow} if w.shadow is not None and (shadow := w.shadow.health()) else {}),
                 }
                 for w in self.workers
             },

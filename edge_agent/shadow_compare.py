@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edge_agent.detector.decode import iou_matrix
 from maskops_contracts import CLASS_NAMES, Detection
 
 #: Boxes overlapping at least this much (intersection over union) are the same object.
@@ -54,21 +55,6 @@ class FrameComparison:
         return 0.0 if union == 0 else 1.0 - self.class_agreed / union
 
 
-def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), boxes as x1, y1, x2, y2."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), dtype=np.float64)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
 def _boxes(detections: Sequence[Detection]) -> np.ndarray:
     return np.asarray([d.box for d in detections], dtype=np.float64).reshape(-1, 4)
 
@@ -79,7 +65,7 @@ def match_boxes(
     """Greedy one-to-one matching: the champion's boxes, most confident first, each take the
     still unmatched shadow box they overlap most, if at IoU >= ``iou_threshold``. Returns
     (champion index, shadow index) pairs, by champion index."""
-    iou = pairwise_iou(_boxes(champion), _boxes(shadow))
+    iou = iou_matrix(_boxes(champion), _boxes(shadow))
     free = np.ones(len(shadow), dtype=bool)
     pairs: list[tuple[int, int]] = []
     for c in sorted(range(len(champion)), key=lambda i: -champion[i].confidence):

@@ -75,23 +75,27 @@ def shadow_schema() -> pa.Schema:
     return _schema(SHADOW_COLUMNS, _SHADOW_INT_COLUMNS)
 
 
-def _parquet(table: pa.Table) -> bytes:
+def _parquet(
+    rows: Sequence[Any], columns: Sequence[str], per_class: dict[str, str], by_class: str, schema: pa.Schema
+) -> bytes:
+    """Encode rows as one parquet file (zstd) with ``columns``, in order: each column straight from
+    the rows' attribute of that name, except the ``per_class`` columns (column -> class), which
+    come from the rows' per-class dict ``by_class``. (``to_dict`` would deep-copy each row and
+    format a timestamp string that parquet does not want: 36 µs a row, in a camera thread.)"""
+    table = {
+        name: [getattr(row, by_class)[per_class[name]] for row in rows]
+        if name in per_class
+        else [getattr(row, name) for row in rows]
+        for name in columns
+    }
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(pa.table(table, schema=schema), sink, compression="zstd")
     return sink.getvalue()
 
 
 def rows_to_parquet(rows: list[TelemetryRow]) -> bytes:
     """Encode rows as one parquet file (zstd) with the contract's columns, in order."""
-    # Straight from the rows' attributes (``to_dict`` would deep-copy each row and format a
-    # timestamp string that parquet does not want: 36 µs a row, in a camera thread).
-    columns = {
-        name: [row.class_counts[_COUNT_COLUMNS[name]] for row in rows]
-        if name in _COUNT_COLUMNS
-        else [getattr(row, name) for row in rows]
-        for name in TELEMETRY_COLUMNS
-    }
-    return _parquet(pa.table(columns, schema=telemetry_schema()))
+    return _parquet(rows, TELEMETRY_COLUMNS, _COUNT_COLUMNS, "class_counts", telemetry_schema())
 
 
 def parquet_to_rows(data: bytes) -> list[TelemetryRow]:
@@ -102,13 +106,7 @@ def parquet_to_rows(data: bytes) -> list[TelemetryRow]:
 
 def shadow_rows_to_parquet(rows: list[ShadowRow]) -> bytes:
     """Encode shadow comparisons as one parquet file with the columns of ``SHADOW_COLUMNS``."""
-    columns = {
-        name: [row.class_mismatches[_MISMATCH_COLUMNS[name]] for row in rows]
-        if name in _MISMATCH_COLUMNS
-        else [getattr(row, name) for row in rows]
-        for name in SHADOW_COLUMNS
-    }
-    return _parquet(pa.table(columns, schema=shadow_schema()))
+    return _parquet(rows, SHADOW_COLUMNS, _MISMATCH_COLUMNS, "class_mismatches", shadow_schema())
 
 
 def parquet_to_shadow_rows(data: bytes) -> list[ShadowRow]:
@@ -209,7 +207,6 @@ class TelemetryBatcher:
                 camera_id=camera_id,
                 rows=len(rows),
             )
-
 
 
 def shadow_batcher(cfg: TelemetryConfig, outbox: Outbox) -> TelemetryBatcher:

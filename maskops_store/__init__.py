@@ -13,7 +13,7 @@ from maskops_store.config import StoreConfig, open_store
 from maskops_store.errors import ObjectNotFoundError, StoreError, UnsafeKeyError
 from maskops_store.keys import check_key, check_list_prefix, normalize_prefix
 from maskops_store.local import LocalStore
-from maskops_store.protocol import ObjectStore
+from maskops_store.protocol import ObjectStore, list_folder_names
 from maskops_store.s3 import MISSING_CODES, S3Store, is_missing
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "check_list_prefix",
     "fsync_dir",
     "is_missing",
+    "list_folder_names",
     "normalize_prefix",
     "open_store",
     "write_atomic",

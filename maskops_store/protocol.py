@@ -40,3 +40,16 @@ class ObjectStore(Protocol):
 
     def describe(self) -> str:
         """Where this store is, for log lines and metadata (a path or an s3:// URL)."""
+
+
+def list_folder_names(store: ObjectStore, prefix: str, page_size: int = 1000) -> list[str]:
+    """The names of the folders directly under ``prefix`` (``prefix`` ends in ``/``), page by page:
+    one delimiter listing, a request per ``page_size`` folders (a short page is the last)."""
+    names: list[str] = []
+    after: str | None = None
+    while page := store.list_folders(prefix, start_after=after, limit=page_size):
+        names.extend(folder[len(prefix) : -1] for folder in page)
+        if len(page) < page_size:
+            break
+        after = page[-1]
+    return names

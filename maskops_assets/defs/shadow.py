@@ -3,8 +3,7 @@
 
 A thin layer over ``maskops_assets.shadow`` (reading and summarizing the cameras' shadow
 comparisons) and ``maskops_assets.release.shadow`` (the manifest change). ``shadow_report_hourly``
-refreshes the report every hour, so ``reports/shadow/latest.json`` is never more than an hour old
-while a shadow runs. See docs/shadow.md.
+refreshes the report every hour. See docs/shadow.md.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.

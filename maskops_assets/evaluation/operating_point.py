@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edge_agent.detector.decode import iou_matrix
+
 BACKGROUND = "background"
 
 
@@ -29,19 +31,6 @@ class LabeledBox:
     box: tuple[float, float, float, float]
     class_index: int
     score: float = 1.0
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4), xyxy pixels -> (N, M)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0.0, None).prod(axis=2)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def confusion_matrix(
@@ -62,7 +51,7 @@ def confusion_matrix(
         kept = [d for d in detections if d.score >= conf_threshold]
         gt = np.array([t.box for t in truths], dtype=float).reshape(-1, 4)
         dt = np.array([d.box for d in kept], dtype=float).reshape(-1, 4)
-        iou = box_iou(gt, dt)
+        iou = iou_matrix(gt, dt)
         pairs = np.argwhere(iou >= iou_threshold)
         order = np.argsort(-iou[pairs[:, 0], pairs[:, 1]], kind="stable") if len(pairs) else []
         gt_used: set[int] = set()

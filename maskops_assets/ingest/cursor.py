@@ -23,6 +23,14 @@ def folder_camera_day(folder: str) -> tuple[str, str]:
     return camera, day
 
 
+def is_day(name: str) -> bool:
+    """True for a day folder's name, an ISO date (``2026-11-30``) that exists; ``2026-13-45`` is not."""
+    try:
+        return date.fromisoformat(name).isoformat() == name
+    except ValueError:
+        return False
+
+
 def days_before(day: str, days: int) -> str:
     return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
 

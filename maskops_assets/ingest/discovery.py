@@ -22,21 +22,19 @@ done).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from maskops_assets.ingest.batches import read_ledger
-from maskops_assets.ingest.cursor import IngestCursor, days_before, folder_camera_day
+from maskops_assets.ingest.cursor import IngestCursor, days_before, folder_camera_day, is_day
 from maskops_assets.store import ObjectStore
 from maskops_contracts import ContractError, parse_sample_key
 from maskops_contracts.keys import SAMPLES_PREFIX
+from maskops_store import list_folder_names
 
 #: ``<camera>/<day>`` -> the ids of the samples complete there (both ``.jpg`` and ``.json`` stored)
 FolderSamples = dict[str, set[str]]
-
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,6 @@ class NewSamples:
 
 @dataclass(frozen=True)
 class _CameraListing:
-    camera: str
     folders: FolderSamples
     keys: int
 
@@ -74,7 +71,7 @@ def find_new_samples(
     the returned one is what to keep after ``record_batched`` has stored these keys in the ledger.
     """
     state = cursor if isinstance(cursor, IngestCursor) else IngestCursor.from_mapping(cursor)
-    cameras = _camera_ids(store, page_size)
+    cameras = list_folder_names(store, SAMPLES_PREFIX, page_size)
     spans = state.camera_days()
     swept = state.next_sweep(cameras, sweep_cameras)
     starts = {
@@ -121,17 +118,6 @@ def find_new_samples(
     )
 
 
-def _camera_ids(store: ObjectStore, page_size: int) -> list[str]:
-    cameras: list[str] = []
-    after: str | None = None
-    while page := store.list_folders(SAMPLES_PREFIX, start_after=after, limit=page_size):
-        cameras.extend(folder[len(SAMPLES_PREFIX) : -1] for folder in page)
-        if len(page) < page_size:
-            break  # a short page is the last: no request for an empty one
-        after = page[-1]
-    return cameras
-
-
 def _list_camera(store: ObjectStore, camera: str, start_day: str | None, page_size: int) -> _CameraListing:
     """The samples of ``camera`` in its day folders from ``start_day`` on (None: all of them)."""
     prefix = f"{SAMPLES_PREFIX}{camera}/"
@@ -156,9 +142,9 @@ def _list_camera(store: ObjectStore, camera: str, start_day: str | None, page_si
     folders = {
         f"{camera}/{day}": ids & jpgs.get(day, set())
         for day, ids in jsons.items()
-        if _DAY.match(day)  # not a day folder: a stray upload, never a sample (keys are the contract)
+        if is_day(day)  # not a day folder: a stray upload, never a sample (keys are the contract)
     }
-    return _CameraListing(camera=camera, folders=folders, keys=listed)
+    return _CameraListing(folders=folders, keys=listed)
 
 
 def _record_key(folder: str):

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from maskops_contracts.telemetry import TELEMETRY_COLUMNS
-from maskops_store import ObjectStore
+from maskops_store import ObjectStore, list_folder_names
 
 TELEMETRY_PREFIX = "telemetry/"
 
@@ -40,16 +40,8 @@ class TelemetryWindow:
 
 
 def list_cameras(store: ObjectStore, page_size: int = 1000, prefix: str = TELEMETRY_PREFIX) -> list[str]:
-    """Every camera id with a folder under ``prefix`` (one delimiter listing: a request per 1,000
-    cameras)."""
-    cameras: list[str] = []
-    after: str | None = None
-    while page := store.list_folders(prefix, start_after=after, limit=page_size):
-        cameras.extend(folder[len(prefix) : -1] for folder in page)
-        if len(page) < page_size:
-            break
-        after = page[-1]
-    return cameras
+    """Every camera id with a folder under ``prefix`` (a request per 1,000 cameras)."""
+    return list_folder_names(store, prefix, page_size)
 
 
 def _days(since: datetime, until: datetime) -> list[date]:

@@ -13,7 +13,7 @@ million rows. This reads at most ``max_files`` parquet files in all, whatever th
 
 Rows within one file (one upload batch) are close in time, so this is a cluster sample: with the
 defaults (10,000 rows, 512 files) each of 8 cameras contributes about 64 batches spread over the
-window. ``files_listed`` and ``rows_per_file`` estimate the window's size for log lines.
+window. ``files_listed`` and ``estimated_window_rows`` estimate the window's size for log lines.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Reads ``shadow/`` over the window, sums the comparisons per camera (``summary``), draws them
 (``picture``) and stores the picture and a JSON summary under ``reports/shadow/``
-(``latest.json`` is always the newest: what a canary watch or a person reads).
+(``latest.json``: the newest report that had comparisons, for a program to read; a window without
+any writes nothing, so after ``stop_shadow`` it keeps the last figures, dated by their window).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from maskops_assets.monitoring.telemetry_window import list_cameras, read_partitioned_rows
+from maskops_assets.monitoring.telemetry_window import read_partitioned_rows
 from maskops_contracts.keys import SHADOW_PREFIX
 from maskops_contracts.telemetry import SHADOW_COLUMNS
 from maskops_store import ObjectStore
@@ -27,11 +27,6 @@ class ShadowWindow:
     until: datetime
     files_read: int = 0
     unreadable: list[str] = field(default_factory=list)
-
-
-def shadow_cameras(store: ObjectStore) -> list[str]:
-    """Every camera with a ``shadow/`` folder."""
-    return list_cameras(store, prefix=SHADOW_PREFIX)
 
 
 def read_shadow_window(store: ObjectStore, since: datetime, until: datetime) -> ShadowWindow:

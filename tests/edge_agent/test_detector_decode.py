@@ -158,3 +158,7 @@ def test_a_box_that_is_not_finite_takes_the_numpy_engine():
     out = _output([(50, 50, 20, 20, 0.9, 0.0, 0.0), (np.nan, 50, 20, 20, 0.8, 0.0, 0.0)])
     raw = decode_yolov8(out, conf_threshold=0.25, iou_threshold=0.45, max_detections=100)
     assert len(raw) == 1 and raw.boxes[0] == [40.0, 40.0, 60.0, 60.0]  # a NaN IoU suppresses
+    from edge_agent.detector.decode import _nms_small
+
+    # the Python engine declines it: numpy's NaN rules decide
+    assert _nms_small(out[0].T.tolist(), [0.9, 0.8], 0.45, 100) is None

@@ -13,7 +13,13 @@ import pytest
 
 from edge_agent.priority import LOWEST, lower_this_thread, run_at_nice, thread_nice
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's"),
+    pytest.mark.skipif(
+        sys.platform.startswith("linux") and thread_nice() >= LOWEST,
+        reason="the tests run at the lowest priority already: nothing can be lowered",
+    ),
+]
 
 
 def _in_thread(fn):
@@ -35,7 +41,8 @@ def test_a_thread_never_raises_its_own_priority():
         lower_this_thread(15)
         return lower_this_thread(5), thread_nice()
 
-    assert _in_thread(body) == (15, 15)
+    expected = max(thread_nice(), 15)  # pytest itself may run at a nice value already
+    assert _in_thread(body) == (expected, expected)
     assert _in_thread(lambda: lower_this_thread(99)) == LOWEST
 
 
@@ -125,4 +132,4 @@ def test_a_shadow_model_loaded_at_a_lower_priority_runs_on_threads_of_that_prior
     # the pass ran and started no thread; the runtime's threads live on (the loading thread may
     # have ended meanwhile)
     assert seen["found"] == 1 and seen["after"] and seen["after"].items() <= seen["started"].items()
-    assert seen["own"] == 0 or seen["own"] < LOWEST  # the process itself keeps its priority
+    assert seen["own"] == thread_nice()  # the process itself keeps its priority (this one's)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_agent.shadow_compare import compare_detections, match_boxes, pairwise_iou
+from edge_agent.detector.decode import iou_matrix
+from edge_agent.shadow_compare import compare_detections, match_boxes
 from maskops_contracts import CLASS_NAMES, Detection
 
 WITH, WITHOUT, INCORRECT = CLASS_NAMES
@@ -18,13 +19,13 @@ def det(box, name=WITH, conf=0.9) -> Detection:
     return Detection(tuple(map(float, box)), name, conf, tuple(probs))
 
 
-def test_pairwise_iou_of_known_boxes():
+def test_iou_matrix_of_known_boxes():
     a = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], dtype=float)
     b = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=float)
-    iou = pairwise_iou(a, b)
+    iou = iou_matrix(a, b)
     assert iou.shape == (2, 3)
     assert iou[0].tolist() == pytest.approx([1.0, 50 / 150, 0.0])
-    assert pairwise_iou(a[:0], b).shape == (0, 3)
+    assert iou_matrix(a[:0], b).shape == (0, 3)
 
 
 def test_identical_boxes_agree_fully():

@@ -205,6 +205,17 @@ def test_a_new_day_folder_and_a_new_camera_are_found(bare_store) -> None:
     assert sorted(found.record_keys) == sorted(keys)
 
 
+def test_a_folder_named_like_an_impossible_day_is_skipped_not_fatal(bare_store) -> None:
+    """Day folders are real ISO dates: a stray ``2026-13-45`` (the shape of a date, not one) is not a
+    day folder, so it is skipped like any stray upload and the tick goes on."""
+    for ext in ("json", "jpg"):
+        bare_store.put_bytes(f"samples/cam-a/2026-13-45/stray.{ext}", b"x")
+    good = _put_sample(bare_store, "cam-a", "2026-11-30", "a1")
+    found = find_new_samples(bare_store, {}, sweep_cameras=0)
+    assert found.record_keys == [good]
+    assert sorted(found.cursor.folders) == ["cam-a/2026-11-30"]
+
+
 def test_a_straggler_older_than_the_lookback_is_found_by_the_sweep(bare_store) -> None:
     cameras = ["cam-a", "cam-b", "cam-c"]
     _batch(

@@ -192,7 +192,10 @@ def test_the_start_job_fails_with_the_reason(live: ReleaseLedger, store, dagster
 def test_the_code_location_refreshes_the_shadow_report_hourly_by_default():
     from maskops_assets.definitions import defs
 
-    repo = defs().get_repository_def()
+    # under an instance of its own: loading definitions reads the current instance's state storage,
+    # which an earlier test may have left behind disposed (tests/demo/test_settings.py)
+    with dg.instance_for_test():
+        repo = defs().get_repository_def()
     schedule = repo.get_schedule_def("shadow_report_hourly")
     assert schedule.cron_schedule == "25 * * * *" and schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
