@@ -32,10 +32,12 @@ def agreement_picture(cameras: list[CameraAgreement], title: str) -> bytes:
         left = [a + b for a, b in zip(left, values, strict=True)]
     for y, (camera, total) in enumerate(zip(cameras, left, strict=True)):
         ax.text(total, y, f"  {camera.agreement:.0%}", va="center")
+    ax.set_xlim(0, max(left, default=0) * 1.12 or 1)  # room for the agreement after the longest bar
     ax.set_xlabel("boxes over the window")
     ax.set_title(title)
     ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize="small")
+    # beside the bars, not over them (a camera whose boxes fill the axis would be hidden)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0.0)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
